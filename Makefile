@@ -29,6 +29,7 @@ check:            ## format + lint + typecheck + unit tests
 	npm run check
 
 test:             ## the whole suite (unit + end-to-end with real VMs and PostgreSQL)
+	scripts/setup.sh
 	npm test
 
 e2e:
@@ -37,5 +38,6 @@ e2e:
 generate:
 	npm run generate
 
-up:
+up:               ## command one: install what is missing, build images, start Wrenn, run a first capsule
+	scripts/setup.sh
 	npm run up

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests of every package, then end-to-end tests through real QEMU VMs,
+# the real agents and real PostgreSQL 15 (plus the embedded database).
+#   scripts/test.sh          everything (what `make test` and CI run)
+#   scripts/test.sh unit     unit tests only (no VMs, no root)
+#   scripts/test.sh e2e      end-to-end tests only
+#   scripts/test.sh FILE...  just those test files
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-all}"
+
+unit_files() { find apps packages sdks -name '*.test.ts' -not -path '*/node_modules/*' | sort; }
+e2e_files() { find tests/e2e -maxdepth 1 -name '*.test.ts' | sort; }
+
+prepare_e2e() {
+  if [ "$(id -u)" != 0 ]; then echo "end-to-end tests need root (QEMU, /var/lib/wrenn)" >&2; exit 1; fi
+  echo "==> Guest images (cached under ${AGENT_FILES_ROOTDIR:-/var/lib/wrenn})"
+  node --import tsx images/build.ts
+  echo "==> PostgreSQL 15 for tests"
+  WRENN_TEST_DATABASE_URL="$(scripts/pg-test.sh start)"
+  export WRENN_TEST_DATABASE_URL
+  trap 'scripts/pg-test.sh stop' EXIT
+}
+
+case "$mode" in
+  unit) files=$(unit_files) ;;
+  e2e) prepare_e2e; files=$(e2e_files) ;;
+  all) prepare_e2e; files="$(unit_files) $(e2e_files)" ;;
+  *) files="$*"; [[ "$files" == *tests/e2e/* ]] && prepare_e2e ;;
+esac
+
+# One node:test run so the closing summary counts every test. Files run one at a time:
+# the VM tests share two cores and must not starve each other.
+# shellcheck disable=SC2086
+node --import tsx --test --test-concurrency=1 --test-timeout=900000 $files
