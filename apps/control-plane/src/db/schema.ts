@@ -1,0 +1,157 @@
+import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, string | undefined, string>;
+
+/** Row shapes of every table (see migrations/). Ids are the public prefixed strings. */
+export interface TeamsTable {
+  id: string;
+  name: string;
+  slug: string;
+  is_byoc: Generated<boolean>;
+  created_at: Generated<Date>;
+  deleted_at: NullableTimestamp;
+}
+
+export type UserStatus = "inactive" | "active" | "disabled" | "deleted";
+export interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string | null;
+  name: string;
+  is_admin: Generated<boolean>;
+  status: UserStatus;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  deleted_at: NullableTimestamp;
+}
+
+export type TeamRole = "owner" | "admin" | "member";
+export interface UsersTeamsTable {
+  team_id: string;
+  user_id: string;
+  is_default: Generated<boolean>;
+  role: TeamRole;
+  created_at: Generated<Date>;
+}
+
+export interface UserTokensTable {
+  token_hash: string;
+  user_id: string;
+  kind: "activation" | "password_reset";
+  expires_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  team_id: string;
+  name: string;
+  key_hash: string;
+  key_prefix: string;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  last_used: NullableTimestamp;
+}
+
+export type HostStatus = "pending" | "online" | "offline" | "draining" | "unreachable";
+export interface HostsTable {
+  id: string;
+  type: "regular" | "byoc";
+  team_id: string | null;
+  provider: Generated<string>;
+  availability_zone: Generated<string>;
+  arch: Generated<string>;
+  cpu_cores: Generated<number>;
+  memory_mb: Generated<number>;
+  disk_gb: Generated<number>;
+  address: Generated<string>;
+  status: HostStatus;
+  last_heartbeat_at: NullableTimestamp;
+  metadata: Json<Record<string, string>>;
+  agent_key: string | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface HostTokensTable {
+  id: string;
+  host_id: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface HostTagsTable {
+  host_id: string;
+  tag: string;
+}
+
+export interface HostRefreshTokensTable {
+  id: string;
+  host_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  created_at: Generated<Date>;
+  revoked_at: NullableTimestamp;
+}
+
+export type CapsuleStatus = "pending" | "starting" | "running" | "paused" | "stopped" | "missing" | "error";
+export interface CapsulesTable {
+  id: string;
+  team_id: string;
+  host_id: string | null;
+  template: string;
+  status: CapsuleStatus;
+  status_reason: Generated<string>;
+  vcpus: number;
+  memory_mb: number;
+  timeout_sec: number;
+  disk_size_mb: number;
+  guest_ip: Generated<string>;
+  host_ip: Generated<string>;
+  created_at: Generated<Date>;
+  started_at: NullableTimestamp;
+  last_active_at: NullableTimestamp;
+  last_updated: Generated<Date>;
+  metadata: Json<Record<string, string>>;
+}
+
+export interface AuditLogsTable {
+  id: string;
+  team_id: string;
+  actor_type: "user" | "api_key" | "system";
+  actor_id: string | null;
+  actor_name: string | null;
+  resource_type: string;
+  resource_id: string | null;
+  action: string;
+  scope: "team" | "admin";
+  status: "success" | "info" | "warning" | "error";
+  metadata: Json<Record<string, unknown>>;
+  created_at: Generated<Date>;
+}
+
+/** The database as Kysely sees it. */
+export interface Database {
+  teams: TeamsTable;
+  users: UsersTable;
+  users_teams: UsersTeamsTable;
+  user_tokens: UserTokensTable;
+  team_api_keys: ApiKeysTable;
+  hosts: HostsTable;
+  host_tokens: HostTokensTable;
+  host_tags: HostTagsTable;
+  host_refresh_tokens: HostRefreshTokensTable;
+  capsules: CapsulesTable;
+  audit_logs: AuditLogsTable;
+}
+
+export type Team = Selectable<TeamsTable>;
+export type User = Selectable<UsersTable>;
+export type Host = Selectable<HostsTable>;
+export type Capsule = Selectable<CapsulesTable>;
+export type NewCapsule = Insertable<CapsulesTable>;

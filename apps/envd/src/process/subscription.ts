@@ -1,0 +1,124 @@
+/** One event leaving a process: a chunk of output, the end, or a keepalive. */
+export type OutputEvent =
+  | { kind: "stdout" | "stderr" | "pty"; data: Buffer }
+  | { kind: "end"; end: EndInfo }
+  | { kind: "keepalive" };
+
+/** How a process ended, in the shape of the wire's EndEvent. */
+export interface EndInfo {
+  /** Exit code; -1 when killed by a signal (as Go's ProcessState.ExitCode). */
+  exitCode: number;
+  /** True when the process exited by itself (not by a signal). */
+  exited: boolean;
+  /** Go-style status: "exit status 3", "signal: killed". */
+  status: string;
+  error?: string;
+}
+
+/** Callbacks a subscription uses to tell its fanout about its fill level. */
+export interface SubscriptionOwner {
+  onDrained(sub: Subscription): void;
+  onClosed(sub: Subscription): void;
+}
+
+/**
+ * A bounded queue of output events for one client, consumed as an async iterable.
+ * The queue only reports its size; the owning fanout decides what to do when it is full.
+ */
+export class Subscription implements AsyncIterable<OutputEvent> {
+  private readonly queue: OutputEvent[] = [];
+  private queuedBytes = 0;
+  private waiter: (() => void) | undefined;
+  private isDone = false;
+  private failure: Error | undefined;
+  private isFullFlag = false;
+
+  constructor(
+    private readonly owner: SubscriptionOwner,
+    /** Bytes queued at which this subscription counts as full. */
+    private readonly maxQueuedBytes: number,
+    signal?: AbortSignal,
+  ) {
+    signal?.addEventListener("abort", () => this.close(), { once: true });
+    if (signal?.aborted) this.close();
+  }
+
+  /** True while this subscription holds at least `maxQueuedBytes`. */
+  get isFull(): boolean {
+    return this.isFullFlag;
+  }
+
+  /** True once the subscription ended, failed or was closed. */
+  get isClosed(): boolean {
+    return this.isDone;
+  }
+
+  /** Queues an event; returns true if the queue is now full. Events after close are dropped. */
+  push(event: OutputEvent): boolean {
+    if (this.isDone) return false;
+    this.queue.push(event);
+    if (event.kind !== "end" && event.kind !== "keepalive") this.queuedBytes += event.data.length;
+    if (this.queuedBytes >= this.maxQueuedBytes) this.isFullFlag = true;
+    this.wake();
+    return this.isFullFlag;
+  }
+
+  /** Ends the iteration with an error (after nothing else: the queue is dropped). */
+  fail(err: Error): void {
+    if (this.isDone) return;
+    this.failure = err;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.close();
+  }
+
+  /** Stops the iteration; queued events are discarded. */
+  close(): void {
+    if (this.isDone) return;
+    this.isDone = true;
+    this.wake();
+    this.owner.onClosed(this);
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  private take(): OutputEvent | undefined {
+    const event = this.queue.shift();
+    if (event && (event.kind === "stdout" || event.kind === "stderr" || event.kind === "pty")) {
+      this.queuedBytes -= event.data.length;
+      // Hysteresis: resume the source only once half the queue drained, so it does not flap per chunk.
+      if (this.isFullFlag && this.queuedBytes <= this.maxQueuedBytes / 2) {
+        this.isFullFlag = false;
+        this.owner.onDrained(this);
+      }
+    }
+    return event;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<OutputEvent> {
+    try {
+      for (;;) {
+        if (this.failure) throw this.failure;
+        const event = this.take();
+        if (event) {
+          yield event;
+          if (event.kind === "end") return;
+          continue;
+        }
+        if (this.isDone) {
+          if (this.failure) throw this.failure;
+          return;
+        }
+        await new Promise<void>((resolve) => {
+          this.waiter = resolve;
+        });
+      }
+    } finally {
+      this.close();
+    }
+  }
+}
