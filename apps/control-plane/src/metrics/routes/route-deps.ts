@@ -1,0 +1,35 @@
+/**
+ * What the metrics routes need from the rest of the control plane, passed in when the plugin is registered.
+ */
+import type { Client } from "@connectrpc/connect";
+import type { hostagent } from "@wrenn/protocol";
+import type { FastifyRequest } from "fastify";
+import type { Kysely } from "kysely";
+import type { MetricsTables } from "../tables.ts";
+
+/** The one agent RPC the metrics routes call. */
+export type CapsuleMetricsAgent = Pick<Client<typeof hostagent.HostAgentService>, "getCapsuleMetrics">;
+
+/** A capsule as the metrics route needs it. */
+export interface CapsuleRef {
+  status: string;
+  hostId: string | null;
+}
+
+/** Options of `metricsRoutes`. */
+export interface MetricsRoutesOptions {
+  db: Kysely<MetricsTables>;
+  /** The caller's team id, as set by the auth hook of the scope the plugin is registered in. */
+  teamIdOf(request: FastifyRequest): string;
+  /** Host agent client for a host id; throw the control plane's `host_unavailable` error if it has none. */
+  agentFor(hostId: string): CapsuleMetricsAgent | Promise<CapsuleMetricsAgent>;
+  /**
+   * Looks a capsule up within a team; undefined when absent. Default: a query on the capsule table
+   * (`id`, `team_id`, `status`, `host_id`).
+   */
+  findCapsule?(capsuleId: string, teamId: string): Promise<CapsuleRef | undefined>;
+  /** Maps an agent RPC failure to the API error (the control plane's Connect→HTTP table). Default: a minimal one. */
+  agentError?(err: unknown): Error;
+  /** Clock, for tests. Default `() => new Date()`. */
+  now?(): Date;
+}
