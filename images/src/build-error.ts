@@ -28,7 +28,8 @@ export class BuildError extends Error {
   /** Keeps a BuildError as is, maps aborts to `aborted`, wraps anything else as `command_failed` with its cause. */
   static from(err: unknown): BuildError {
     if (err instanceof BuildError) return err;
-    if (err instanceof Error && err.name === "AbortError") return new BuildError("aborted", "build aborted", undefined, { cause: err });
+    if (err instanceof Error && err.name === "AbortError")
+      return new BuildError("aborted", "build aborted", undefined, { cause: err });
     const message = err instanceof Error ? err.message : String(err);
     return new BuildError("command_failed", message, undefined, { cause: err });
   }

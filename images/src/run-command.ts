@@ -29,7 +29,11 @@ const STDERR_TAIL = 8 * 1024;
  * Runs one program to completion without a shell and resolves with its output, or rejects with a
  * BuildError (`command_failed`, `timeout`, `aborted`, `missing_tool`) whose message quotes the end of stderr.
  */
-export function runCommand(cmd: string, args: readonly string[], opts: RunCommandOptions = {}): Promise<RunCommandResult> {
+export function runCommand(
+  cmd: string,
+  args: readonly string[],
+  opts: RunCommandOptions = {},
+): Promise<RunCommandResult> {
   const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
   const shown = [cmd, ...args].join(" ");
   return new Promise((resolve, reject) => {
@@ -50,8 +54,8 @@ export function runCommand(cmd: string, args: readonly string[], opts: RunComman
       partial[stream] = lines.pop() ?? "";
       for (const line of lines) opts.onLine(line, stream);
     };
-    child.stdout.setEncoding("utf8").on("data", (c: string) => feed("stdout", c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => feed("stderr", c));
+    child.stdout?.setEncoding("utf8").on("data", (c: string) => feed("stdout", c));
+    child.stderr?.setEncoding("utf8").on("data", (c: string) => feed("stderr", c));
     if (opts.input !== undefined) child.stdin?.end(opts.input);
 
     let killTimer: NodeJS.Timeout | undefined;
@@ -60,7 +64,11 @@ export function runCommand(cmd: string, args: readonly string[], opts: RunComman
       child.kill("SIGTERM");
       killTimer ??= setTimeout(() => child.kill("SIGKILL"), 5_000);
     };
-    const deadline = setTimeout(() => kill(new BuildError("timeout", `${shown} did not finish within ${Math.round(timeoutMs / 1000)} s`, opts.hint)), timeoutMs);
+    const deadline = setTimeout(
+      () =>
+        kill(new BuildError("timeout", `${shown} did not finish within ${Math.round(timeoutMs / 1000)} s`, opts.hint)),
+      timeoutMs,
+    );
     const onAbort = () => kill(new BuildError("aborted", `${shown} was aborted`));
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -72,7 +80,8 @@ export function runCommand(cmd: string, args: readonly string[], opts: RunComman
     };
     child.on("error", (err: NodeJS.ErrnoException) => {
       finish();
-      if (err.code === "ENOENT") reject(new BuildError("missing_tool", `${cmd} is not installed`, opts.hint, { cause: err }));
+      if (err.code === "ENOENT")
+        reject(new BuildError("missing_tool", `${cmd} is not installed`, opts.hint, { cause: err }));
       else reject(new BuildError("command_failed", `${shown}: ${err.message}`, opts.hint, { cause: err }));
     });
     child.on("close", (code, signal) => {
