@@ -2,7 +2,9 @@
  * `WrennClient`: the low-level REST client, one method per route. `Capsule` is built on it; the CLI uses it
  * directly. Host administration needs a user JWT (`token`), everything else an API key.
  */
+import { Commands } from "./commands.ts";
 import { type ConnectionOptions, requireCredentials, resolveConfig } from "./config.ts";
+import { Files } from "./files.ts";
 import {
   type CapsuleInfo,
   type HostInfo,
@@ -57,6 +59,16 @@ export class WrennClient {
   /** The control plane's URL. */
   get baseUrl(): string {
     return this.transport.baseUrl;
+  }
+
+  /** File operations on a capsule, without fetching it first. */
+  files(capsuleId: string): Files {
+    return new Files(this.transport, capsuleId);
+  }
+
+  /** Process operations on a capsule, without fetching it first. */
+  commands(capsuleId: string): Commands {
+    return new Commands(this.transport, capsuleId);
   }
 
   /** `GET /health`: `{status, version}`. Needs no credentials. */

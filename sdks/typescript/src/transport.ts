@@ -144,10 +144,13 @@ function mapFetchError(
   if (err instanceof WrennError) return err;
   if (userSignal?.aborted) return new AbortError("the operation was aborted", { cause: userSignal.reason });
   if (timeout?.aborted) return new TimeoutError(`the request did not finish within ${timeoutMs} ms`, { cause: err });
-  const code = ((err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code) || "";
-  if (["ECONNREFUSED", "ENOTFOUND", "ECONNRESET", "EHOSTUNREACH", "EAI_AGAIN", "UND_ERR_SOCKET"].includes(code)) {
+  // fetch rejects with TypeError("fetch failed") and the socket error as its cause; ws emits the socket error.
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const isNetwork = (err instanceof TypeError && err.message === "fetch failed") || "code" in (err as object);
+  if (isNetwork) {
+    const why = cause?.code ?? cause?.message ?? (err as { code?: string }).code ?? (err as Error).message;
     return new ConnectionError(
-      `cannot reach the control plane at ${baseUrl} (${code}): start it with \`wrenn up\` or set WRENN_BASE_URL`,
+      `cannot reach the control plane at ${baseUrl} (${why}): start it with \`wrenn up\` or set WRENN_BASE_URL`,
       { cause: err },
     );
   }
