@@ -1,0 +1,12 @@
+import { z } from "zod";
+import type { Route } from "../../route.ts";
+import { Capsule, errorResponses } from "../../schemas.ts";
+
+/** GET /v1/capsules: the team's capsules except stopped and error ones, newest first. */
+export const listCapsulesRoute: Route = (app, s) => {
+  app.get(
+    "/v1/capsules",
+    { schema: { tags: ["capsules"], response: { 200: z.array(Capsule), ...errorResponses } } },
+    async (req) => s.capsules.list(req.auth.teamId),
+  );
+};

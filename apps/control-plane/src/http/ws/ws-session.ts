@@ -1,0 +1,67 @@
+import type { FastifyRequest } from "fastify";
+import type { WebSocket } from "ws";
+import type { AgentClient } from "../../agents/agent-pool.ts";
+import type { AuthContext } from "../../auth/auth-context.ts";
+import { WrennError } from "../../errors.ts";
+import type { Services } from "../../services/container.ts";
+import { toWrennError } from "../error-handler.ts";
+import { MessageQueue, sendJson } from "./message-queue.ts";
+
+/** Browsers cannot set headers: they must send `{"type":"auth","token"}` within this window. */
+export const WS_AUTH_TIMEOUT_MS = 5000;
+
+/** An authenticated socket bound to a running capsule. */
+export interface WsSession {
+  socket: WebSocket;
+  queue: MessageQueue;
+  auth: AuthContext;
+  client: AgentClient;
+  capsuleId: string;
+  /** Aborted when the socket closes; pass to every streaming RPC. */
+  signal: AbortSignal;
+  /** Sends `{"type":"error","data"}` (plus extra fields) and closes with `code`. */
+  fail(message: string, extra?: Record<string, unknown>, code?: number): void;
+}
+
+/**
+ * Opens a WebSocket session: credentials from the upgrade headers (checked in the scope's hook)
+ * or a first auth message (a user JWT, or an API key as a Wrenn addition); then the capsule must
+ * belong to the caller's team and be running. Returns undefined after telling the client why not.
+ */
+export async function openSession(
+  socket: WebSocket,
+  req: FastifyRequest<{ Params: { id: string } }>,
+  s: Services,
+  action: string,
+): Promise<WsSession | undefined> {
+  const queue = new MessageQueue(socket);
+  const abort = new AbortController();
+  socket.once("close", () => abort.abort());
+  const fail = (message: string, extra: Record<string, unknown> = {}, code = 1008) => {
+    sendJson(socket, { type: "error", data: message, ...extra });
+    socket.close(code, message.slice(0, 120));
+  };
+  try {
+    let auth = (req as FastifyRequest & { wsAuth?: AuthContext }).wsAuth;
+    if (!auth) {
+      const first = await queue.next(WS_AUTH_TIMEOUT_MS);
+      if (!first) {
+        fail('authentication timeout: send {"type":"auth","token":…} first');
+        return undefined;
+      }
+      if (!first.ok || first.msg.type !== "auth" || typeof first.msg.token !== "string" || first.msg.token === "") {
+        fail('first message must be {"type":"auth","token":"<jwt or api key>"}');
+        return undefined;
+      }
+      const token = first.msg.token;
+      auth = token.startsWith("wrn_") ? await s.authn.apiKey(token) : await s.authn.jwt(token);
+    }
+    const { client, id } = await s.ops.running(auth.teamId, req.params.id, action);
+    s.ops.touch(id);
+    return { socket, queue, auth, client, capsuleId: id, signal: abort.signal, fail };
+  } catch (err) {
+    const we = err instanceof WrennError ? err : toWrennError(err);
+    fail(we.message, { code: we.code });
+    return undefined;
+  }
+}

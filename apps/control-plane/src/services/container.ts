@@ -1,0 +1,63 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { AgentPool } from "../agents/agent-pool.ts";
+import { createAuthenticator } from "../auth/authenticator.ts";
+import { createTokenSigner } from "../auth/tokens.ts";
+import type { Database } from "../db/schema.ts";
+import { createAdminTeamService } from "./admin-team-service.ts";
+import { createApiKeyService } from "./api-key-service.ts";
+import { createAuditLog } from "./audit-log.ts";
+import { createAuthService } from "./auth-service.ts";
+import { createCapsuleOps } from "./capsule-ops.ts";
+import { createCapsuleService } from "./capsule-service.ts";
+import { createHostRegistration } from "./host-registration.ts";
+import { createHostService } from "./host-service.ts";
+import type { Mailer } from "./mailer.ts";
+import type { Scheduler } from "./scheduler.ts";
+import { createTeamService } from "./team-service.ts";
+import { createUserService } from "./user-service.ts";
+
+/** What the services are built from. */
+export interface ServiceDeps {
+  db: Kysely<Database>;
+  log: Logger;
+  agents: AgentPool;
+  mailer: Mailer;
+  scheduler: Scheduler;
+  jwtSecret: string;
+  publicUrl: string;
+  /** API-key cache window in ms (0 disables; tests of revocation across replicas use 0). */
+  keyCacheMs?: number;
+}
+
+/** Wires every service from its dependencies; the HTTP layer and the workers use the result. */
+export function createServices(deps: ServiceDeps) {
+  const { db, log } = deps;
+  const tokens = createTokenSigner(deps.jwtSecret);
+  const authn = createAuthenticator(db, tokens, { keyCacheMs: deps.keyCacheMs });
+  const audit = createAuditLog(db, log);
+  const auth = createAuthService({ db, tokens, mailer: deps.mailer, log, publicUrl: deps.publicUrl });
+  const capsules = createCapsuleService({ db, agents: deps.agents, scheduler: deps.scheduler, audit, log });
+  const stopTeamCapsules = (teamId: string) => capsules.stopTeam(teamId);
+  const registration = createHostRegistration(db, tokens);
+  return {
+    db,
+    log,
+    tokens,
+    authn,
+    audit,
+    auth,
+    agents: deps.agents,
+    capsules,
+    ops: createCapsuleOps(db, deps.agents),
+    apiKeys: createApiKeyService(db, audit, () => authn.forgetKeys()),
+    teams: createTeamService({ db, audit, mailer: deps.mailer, stopTeamCapsules }),
+    users: createUserService({ db, auth, audit, stopTeamCapsules }),
+    registration,
+    adminTeams: createAdminTeamService(db, audit, stopTeamCapsules),
+    hosts: createHostService({ db, agents: deps.agents, registration, audit, log }),
+  };
+}
+
+/** Every service, as passed to route plugins and workers. */
+export type Services = ReturnType<typeof createServices>;
