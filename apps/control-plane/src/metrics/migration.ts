@@ -1,12 +1,15 @@
 /**
  * The metrics tables (reference §2.1): team samples every 10 s, persisted per-capsule points, daily usage, plus
  * `metrics_job_runs`, which lets several control planes on one database run each sampler tick exactly once.
- * Add it to the control plane's migration list under `METRICS_MIGRATION_NAME`, after the capsule table exists.
+ * Add it to the control plane's migration list (see `METRICS_MIGRATION_NAME`).
  */
 import { type Kysely, type Migration, sql } from "kysely";
 
-/** Name to register the migration under; sorts after the control plane's initial schema. */
-export const METRICS_MIGRATION_NAME = "0100_metrics";
+/**
+ * Suggested name in the control plane's migration list. Kysely requires applied migrations to stay a prefix of the
+ * sorted list, so it must take the next free number in sequence, never one that a later migration sorts before.
+ */
+export const METRICS_MIGRATION_NAME = "0002_metrics";
 
 /** Creates and drops the metrics tables. Uses text ids so it fits prefixed (`team-…`, `cl-…`) and UUID ids alike. */
 export const metricsMigration: Migration = {

@@ -5,10 +5,10 @@
 import type { ColumnType, Generated } from "kysely";
 
 /**
- * The capsule table the sampler aggregates over. The reference calls it `sandboxes`; every metrics query
- * goes through this name so a rename is one line.
+ * The control plane's capsule table (the reference calls it `sandboxes`). Every metrics query goes through this
+ * name; the columns read are `id, team_id, host_id, status, vcpus, memory_mb`.
  */
-export const CAPSULE_TABLE = "sandboxes";
+export const CAPSULE_TABLE = "capsules";
 
 /** Tiers of per-capsule points, as the agent keeps them (reference §6c). */
 export type MetricTier = "10m" | "2h" | "24h";

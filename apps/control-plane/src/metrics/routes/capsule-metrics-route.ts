@@ -5,12 +5,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import { sql } from "kysely";
 import { z } from "zod";
 import { errors } from "../../errors.ts";
 import { CAPSULE_METRIC_RANGES, fromWire, getCapsulePoints } from "../capsule-points.ts";
-import { CAPSULE_TABLE } from "../tables.ts";
-import type { CapsuleRef, MetricsRoutesOptions } from "./route-deps.ts";
+import type { MetricsRoutesOptions } from "./route-deps.ts";
 
 /** Response body; `sandbox_id` is the reference's field name. */
 export const capsuleMetricsResponse = z.object({
@@ -24,7 +22,6 @@ export const capsuleMetricsResponse = z.object({
 /** Registers the per-capsule metrics route. */
 export function registerCapsuleMetricsRoute(app: FastifyInstance, opts: MetricsRoutesOptions): void {
   const now = opts.now ?? (() => new Date());
-  const findCapsule = opts.findCapsule ?? defaultFindCapsule(opts);
   const agentError = opts.agentError ?? defaultAgentError;
   app.withTypeProvider<ZodTypeProvider>().get(
     "/v1/capsules/:id/metrics",
@@ -41,15 +38,13 @@ export function registerCapsuleMetricsRoute(app: FastifyInstance, opts: MetricsR
       const teamId = opts.teamIdOf(request);
       const { id } = request.params;
       const { range } = request.query;
-      const capsule = await findCapsule(id, teamId);
+      const capsule = await opts.findCapsule(id, teamId);
       if (!capsule) throw errors.capsuleNotFound(id);
       if (capsule.status === "paused") {
         return { sandbox_id: id, range, points: await getCapsulePoints(opts.db, id, range, now()) };
       }
-      if (capsule.status !== "running" || !capsule.hostId) {
-        throw errors.notFound(`metrics of capsule ${id} in state ${capsule.status}`);
-      }
-      const agent = await opts.agentFor(capsule.hostId);
+      if (capsule.status !== "running") throw errors.notFound(`metrics of capsule ${id} in state ${capsule.status}`);
+      const agent = await capsule.agent();
       try {
         const res = await agent.getCapsuleMetrics({ capsuleId: id, range }, { signal: AbortSignal.timeout(10_000) });
         return { sandbox_id: id, range, points: fromWire(res.points) };
@@ -58,16 +53,6 @@ export function registerCapsuleMetricsRoute(app: FastifyInstance, opts: MetricsR
       }
     },
   );
-}
-
-function defaultFindCapsule(opts: MetricsRoutesOptions) {
-  return async (capsuleId: string, teamId: string): Promise<CapsuleRef | undefined> => {
-    const { rows } = await sql<{ status: string; host_id: string | null }>`
-      SELECT status, host_id::text AS host_id FROM ${sql.table(CAPSULE_TABLE)}
-      WHERE id = ${capsuleId} AND team_id = ${teamId}`.execute(opts.db);
-    const r = rows[0];
-    return r ? { status: r.status, hostId: r.host_id } : undefined;
-  };
 }
 
 /** Minimal Connect→HTTP mapping (reference §1.1) used when the control plane does not pass its own. */

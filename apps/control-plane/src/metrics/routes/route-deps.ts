@@ -13,7 +13,8 @@ export type CapsuleMetricsAgent = Pick<Client<typeof hostagent.HostAgentService>
 /** A capsule as the metrics route needs it. */
 export interface CapsuleRef {
   status: string;
-  hostId: string | null;
+  /** The agent of the capsule's host; called only for a running capsule (may throw `host_unavailable`). */
+  agent(): CapsuleMetricsAgent | Promise<CapsuleMetricsAgent>;
 }
 
 /** Options of `metricsRoutes`. */
@@ -21,13 +22,8 @@ export interface MetricsRoutesOptions {
   db: Kysely<MetricsTables>;
   /** The caller's team id, as set by the auth hook of the scope the plugin is registered in. */
   teamIdOf(request: FastifyRequest): string;
-  /** Host agent client for a host id; throw the control plane's `host_unavailable` error if it has none. */
-  agentFor(hostId: string): CapsuleMetricsAgent | Promise<CapsuleMetricsAgent>;
-  /**
-   * Looks a capsule up within a team; undefined when absent. Default: a query on the capsule table
-   * (`id`, `team_id`, `status`, `host_id`).
-   */
-  findCapsule?(capsuleId: string, teamId: string): Promise<CapsuleRef | undefined>;
+  /** Looks a capsule up within a team; throws the API's 404 (or returns undefined) when it is not the team's. */
+  findCapsule(capsuleId: string, teamId: string): Promise<CapsuleRef | undefined>;
   /** Maps an agent RPC failure to the API error (the control plane's Connect→HTTP table). Default: a minimal one. */
   agentError?(err: unknown): Error;
   /** Clock, for tests. Default `() => new Date()`. */
