@@ -5,7 +5,7 @@ import { type CpioEntry, writeCpioNewc } from "./cpio-newc.ts";
 import type { KernelModule } from "./kernel-modules.ts";
 
 /** Busybox applets the initramfs /init calls; each gets a /bin symlink. */
-const APPLETS = ["sh", "mount", "umount", "insmod", "sleep", "switch_root", "cat", "cut", "echo"];
+const APPLETS = ["sh", "mount", "mkdir", "insmod", "sleep", "switch_root", "cat", "cut", "echo"];
 
 /** Inputs of {@link buildInitramfs}. */
 export interface InitramfsInputs {
