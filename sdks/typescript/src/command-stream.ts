@@ -3,7 +3,7 @@
  * iterate its events with `for await`, or just `await stream.wait()` for the collected result.
  */
 import type WebSocket from "ws";
-import { AbortError, NotFoundError, TimeoutError, WrennError } from "./errors.ts";
+import { AbortError, errorFromStream, TimeoutError, WrennError } from "./errors.ts";
 import { EventQueue } from "./event-queue.ts";
 import type { CommandResult } from "./models.ts";
 
@@ -51,16 +51,19 @@ export class CommandStream implements AsyncIterable<CommandEvent> {
     this.#pid.catch(() => {});
     this.#result = new Promise<CommandResult>((resolve, reject) => {
       let exitCode: number | undefined;
+      // failure: abort, timeout or a broken socket (always fatal); reported: an error event from the server,
+      // fatal only when no exit follows (the server may report an error text and then the exit).
       let failure: WrennError | undefined;
+      let reported: WrennError | undefined;
       const finish = () => {
         clearTimeout(this.#timer);
         options.signal?.removeEventListener("abort", onAbort);
-        rejectPid(failure ?? new WrennError("not_found", "the command ended before it started"));
+        rejectPid(failure ?? reported ?? new WrennError("stream_closed", "the command ended before it started"));
         if (failure) {
           this.#queue.fail(failure);
           reject(failure);
         } else if (exitCode === undefined) {
-          const err = new WrennError("stream_closed", "the connection closed before the command exited");
+          const err = reported ?? new WrennError("stream_closed", "the connection closed before the command exited");
           this.#queue.fail(err);
           reject(err);
         } else {
@@ -119,7 +122,7 @@ export class CommandStream implements AsyncIterable<CommandEvent> {
           case "error": {
             const message = String(msg.data ?? msg.message ?? "error");
             this.#queue.push({ type: "error", message });
-            if (exitCode === undefined) failure ??= streamError(message);
+            reported ??= errorFromStream(message, msg.code);
             break;
           }
         }
@@ -159,10 +162,4 @@ export class CommandStream implements AsyncIterable<CommandEvent> {
     this.stop();
     await this.#result.catch(() => {});
   }
-}
-
-/** Maps an error text sent over a stream to a typed error: the stream protocol carries no code, only text. */
-function streamError(message: string): WrennError {
-  if (/not found|no such process/i.test(message)) return new NotFoundError("not_found", message);
-  return new WrennError("stream_error", message);
 }

@@ -4,7 +4,6 @@
 import { CommandStream, type CommandStreamOptions } from "./command-stream.ts";
 import type { CommandHandle, CommandResult, ProcessInfo } from "./models.ts";
 import { toCommandResult, toProcessInfo } from "./models.ts";
-import { shellQuote, wrapScript } from "./shell-quote.ts";
 import type { Transport } from "./transport.ts";
 
 /** Options of {@link Commands.run} and {@link Commands.stream}. */
@@ -63,7 +62,13 @@ export class Commands {
     }
     const timeoutSec = options.timeoutSec ?? 30;
     const body = await this.#t.json<Record<string, unknown>>(`${this.#base}/exec`, {
-      json: { ...this.#program(cmd, options.args, options.envs, options.cwd), timeout_sec: timeoutSec },
+      json: {
+        ...this.#program(cmd, options.args),
+        envs: options.envs,
+        cwd: options.cwd,
+        // the route needs 1..86400; 0 means "no deadline" to the SDK
+        timeout_sec: timeoutSec > 0 ? timeoutSec : 86_400,
+      },
       signal: options.signal,
       timeoutMs: timeoutSec > 0 ? (timeoutSec + 10) * 1000 : 0,
     });
@@ -77,7 +82,15 @@ export class Commands {
   async stream(cmd: string, options: RunOptions = {}): Promise<CommandStream> {
     const ws = await this.#t.socket(`${this.#base}/exec/stream`, options.signal);
     const stream = new CommandStream(ws, streamOptions(options));
-    ws.send(JSON.stringify({ type: "start", ...this.#program(cmd, options.args, options.envs, options.cwd) }));
+    ws.send(
+      JSON.stringify({
+        type: "start",
+        ...this.#program(cmd, options.args),
+        envs: options.envs,
+        cwd: options.cwd,
+        // the deadline is enforced here (see CommandStream) so it surfaces as TimeoutError
+      }),
+    );
     return stream;
   }
 
@@ -102,14 +115,9 @@ export class Commands {
     });
   }
 
-  #program(cmd: string, args?: string[], envs?: Record<string, string>, cwd?: string) {
-    const hasEnv = !!cwd || Object.keys(envs ?? {}).length > 0;
-    if (args) {
-      if (!hasEnv) return { cmd, args };
-      const script = [cmd, ...args].map(shellQuote).join(" ");
-      return { cmd: "/bin/sh", args: ["-c", wrapScript(script, envs, cwd)] };
-    }
-    return { cmd: "/bin/sh", args: ["-c", wrapScript(cmd, envs, cwd)] };
+  /** With `args`, `cmd` is the program; without, `cmd` is a shell script run by `/bin/sh -c`. */
+  #program(cmd: string, args?: string[]) {
+    return args ? { cmd, args } : { cmd: "/bin/sh", args: ["-c", cmd] };
   }
 }
 

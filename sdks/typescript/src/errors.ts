@@ -206,3 +206,15 @@ function codeForStatus(status: number): string {
       return status >= 500 ? "internal_error" : "unknown";
   }
 }
+
+/**
+ * Builds the error for an `{"type":"error","data",code?}` WebSocket message. With a code the table decides; the
+ * streams' plain error texts (no code) become `stream_error`.
+ */
+export function errorFromStream(message: string, code?: unknown): WrennError {
+  if (typeof code === "string" && code) {
+    const Cls = ERROR_CLASSES[code] ?? WrennError;
+    return new Cls(code, message);
+  }
+  return new WrennError("stream_error", message);
+}

@@ -22,6 +22,7 @@ export {
   ConnectionError,
   ERROR_CLASSES,
   errorFromBody,
+  errorFromStream,
   ForbiddenError,
   HostHasCapsulesError,
   HostUnavailableError,

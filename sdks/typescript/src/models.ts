@@ -170,7 +170,8 @@ export function toFileEntry(j: Json): FileEntry {
     permissions: str(j.permissions),
     owner: str(j.owner),
     group: str(j.group),
-    modifiedTime: date(j.modified_time ?? j.modified_at ?? j.mtime),
+    // unix seconds on the wire
+    modifiedTime: typeof j.modified_at === "number" ? new Date(j.modified_at * 1000) : date(j.modified_at),
     symlinkTarget: str(j.symlink_target),
   };
 }

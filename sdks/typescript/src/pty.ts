@@ -3,7 +3,7 @@
  * closes; `capsule.ptyConnect(tag)` reattaches.
  */
 import type WebSocket from "ws";
-import { AbortError, WrennError } from "./errors.ts";
+import { AbortError, errorFromStream, WrennError } from "./errors.ts";
 import { EventQueue } from "./event-queue.ts";
 
 /** One event of a PTY session. */
@@ -67,10 +67,11 @@ export class PtySession implements AsyncIterable<PtyEvent> {
             break;
           case "error": {
             const message = String(msg.data ?? "error");
-            const isFatal = msg.fatal === true;
+            // session failures (unknown capsule, wrong state) carry a code and end the connection
+            const isFatal = msg.fatal === true || typeof msg.code === "string";
             this.#queue.push({ type: "error", message, fatal: isFatal });
             if (isFatal) {
-              fatal ??= new WrennError("pty_error", message);
+              fatal ??= errorFromStream(message, msg.code);
               ws.close();
             }
             break;
