@@ -50,7 +50,6 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   });
   const fastify = Fastify({
     loggerInstance: deps.logger,
-    disableRequestLogging: false,
     bodyLimit: 10 * 1024 * 1024,
     requestTimeout: 0,
     // The reference: ReadHeaderTimeout 10 s, IdleTimeout 620 s.

@@ -43,7 +43,7 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err, req, reply) => {
     const we = toWrennError(err);
     if (we.status >= 500) req.log.error({ err, cause: we.cause }, "request failed");
-    else req.log.warn({ code: we.code, msg: we.message }, "request rejected");
+    else req.log.warn({ code: we.code, reason: we.message }, "request rejected");
     const message = we.status >= 500 && we.code === "internal_error" ? "internal server error" : we.message;
     reply.status(we.status === 499 ? 400 : we.status).send({ error: { code: we.code, message, ...we.details } });
   });

@@ -1,0 +1,81 @@
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { AgentPool } from "./agents/agent-pool.ts";
+import { buildApp } from "./app.ts";
+import type { Config } from "./config.ts";
+import { type DatabaseHandle, openDatabase } from "./db/database.ts";
+import { migrateToLatest } from "./db/migrate.ts";
+import type { Services } from "./services/container.ts";
+import { createMailer } from "./services/mailer.ts";
+import { createScheduler } from "./services/scheduler.ts";
+import { createHostMonitor, MONITOR_INTERVAL_MS } from "./workers/host-monitor.ts";
+import { LOCK_KEYS, LockedInterval } from "./workers/locked-interval.ts";
+
+/** A running control plane: HTTP app, database, workers. */
+export interface Server {
+  app: FastifyInstance;
+  services: Services;
+  db: DatabaseHandle;
+  /** `http://host:port` it listens on. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Opens the configured database (embedded when DATABASE_URL is unset). */
+export function openConfiguredDatabase(config: Config): Promise<DatabaseHandle> {
+  return openDatabase({ url: config.databaseUrl, pgliteDir: `${config.dataDir}/db` });
+}
+
+/** Migrates, builds the app, starts the host monitor and listens. */
+export async function startServer(
+  config: Config,
+  log: Logger,
+  opts: { monitorIntervalMs?: number } = {},
+): Promise<Server> {
+  const db = await openConfiguredDatabase(config);
+  await migrateToLatest(db.db as never);
+  const agents = new AgentPool();
+  let monitorJob: LockedInterval | undefined;
+  let monitor: ReturnType<typeof createHostMonitor> | undefined;
+  const { app, services } = await buildApp({
+    db: db.db,
+    logger: log,
+    jwtSecret: config.jwtSecret,
+    publicUrl: config.publicUrl,
+    agents,
+    mailer: createMailer(config.smtp, log),
+    scheduler: createScheduler(config.scheduler),
+    onHostBack: (hostId) => {
+      monitor
+        ?.reconcileHostById(hostId)
+        .catch((err) => log.warn({ err, hostId }, "reconcile of returning host failed"));
+    },
+  });
+  monitor = createHostMonitor({ db: db.db, agents, audit: services.audit, log });
+  const m = monitor;
+  monitorJob = new LockedInterval({
+    name: "host-monitor",
+    lockKey: LOCK_KEYS.hostMonitor,
+    intervalMs: opts.monitorIntervalMs ?? MONITOR_INTERVAL_MS,
+    locks: db.locks,
+    log,
+    run: (signal) => m.run(signal),
+  });
+  await app.listen({ host: config.listenHost, port: config.listenPort });
+  monitorJob.start();
+  const addr = app.server.address();
+  const port = typeof addr === "object" && addr ? addr.port : config.listenPort;
+  const host = config.listenHost === "0.0.0.0" ? "127.0.0.1" : config.listenHost;
+  return {
+    app,
+    services,
+    db,
+    url: `http://${host}:${port}`,
+    async close() {
+      await monitorJob?.stop();
+      await app.close();
+      agents.close();
+      await db.close();
+    },
+  };
+}
