@@ -133,8 +133,9 @@ export class Capsule {
 
   /** Opens an interactive terminal (default `/bin/bash`, 80×24) and resolves once it has started. */
   async pty(options: PtyOptions = {}): Promise<PtySession> {
-    const ws = await this.#client.transport.socket(`/v1/capsules/${encodeURIComponent(this.id)}/pty`, options.signal);
+    const ws = this.#client.transport.socket(`/v1/capsules/${encodeURIComponent(this.id)}/pty`);
     const session = new PtySession(ws, options.onData);
+    await this.#client.transport.opened(ws, options.signal);
     ws.send(
       JSON.stringify({
         type: "start",
@@ -151,8 +152,9 @@ export class Capsule {
 
   /** Reattaches to a terminal that is still running, by its tag. */
   async ptyConnect(tag: string, options: Pick<PtyOptions, "onData" | "signal"> = {}): Promise<PtySession> {
-    const ws = await this.#client.transport.socket(`/v1/capsules/${encodeURIComponent(this.id)}/pty`, options.signal);
+    const ws = this.#client.transport.socket(`/v1/capsules/${encodeURIComponent(this.id)}/pty`);
     const session = new PtySession(ws, options.onData);
+    await this.#client.transport.opened(ws, options.signal);
     ws.send(JSON.stringify({ type: "connect", tag }));
     return session.started(options.signal);
   }

@@ -80,8 +80,9 @@ export class Commands {
    * `timeoutSec` here defaults to none.
    */
   async stream(cmd: string, options: RunOptions = {}): Promise<CommandStream> {
-    const ws = await this.#t.socket(`${this.#base}/exec/stream`, options.signal);
+    const ws = this.#t.socket(`${this.#base}/exec/stream`);
     const stream = new CommandStream(ws, streamOptions(options));
+    await this.#t.opened(ws, options.signal);
     ws.send(
       JSON.stringify({
         type: "start",
@@ -96,8 +97,10 @@ export class Commands {
 
   /** Attaches to a running (background) process by pid or tag and streams its output from now on. */
   async connect(pidOrTag: number | string, options: CommandStreamOptions = {}): Promise<CommandStream> {
-    const ws = await this.#t.socket(`${this.#base}/processes/${encodeURIComponent(pidOrTag)}/stream`, options.signal);
-    return new CommandStream(ws, options);
+    const ws = this.#t.socket(`${this.#base}/processes/${encodeURIComponent(pidOrTag)}/stream`);
+    const stream = new CommandStream(ws, options);
+    await this.#t.opened(ws, options.signal);
+    return stream;
   }
 
   /** Lists the processes envd tracks in the capsule. */

@@ -214,7 +214,8 @@ function codeForStatus(status: number): string {
 export function errorFromStream(message: string, code?: unknown): WrennError {
   if (typeof code === "string" && code) {
     const Cls = ERROR_CLASSES[code] ?? WrennError;
-    return new Cls(code, message);
+    const status = Number(Object.entries(STATUS_CLASSES).find(([, C]) => C === Cls)?.[0] ?? 0);
+    return new Cls(code, message, { status: code === "invalid_state" ? 409 : status });
   }
   return new WrennError("stream_error", message);
 }

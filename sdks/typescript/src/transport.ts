@@ -32,8 +32,13 @@ export interface Transport {
   request(path: string, options?: RequestOptions): Promise<Response>;
   /** `request` and parse the JSON answer (204 gives `undefined`). */
   json<T>(path: string, options?: RequestOptions): Promise<T>;
-  /** Opens a WebSocket to `path` with the credentials in its upgrade headers; resolves once open. */
-  socket(path: string, signal?: AbortSignal): Promise<WebSocket>;
+  /**
+   * Starts a WebSocket to `path` with the credentials in its upgrade headers. Returned at once so the caller can
+   * attach its message handler before any message can arrive; then await {@link Transport.opened}.
+   */
+  socket(path: string): WebSocket;
+  /** Resolves once `ws` is open; rejects with the mapped error when the upgrade is refused or fails. */
+  opened(ws: WebSocket, signal?: AbortSignal): Promise<void>;
 }
 
 /** Creates the transport for one set of resolved settings. */
@@ -89,45 +94,64 @@ export function createTransport(config: ResolvedConfig): Transport {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  function socket(path: string, signal?: AbortSignal): Promise<WebSocket> {
+  function socket(path: string): WebSocket {
     const url = urlFor(path).replace(/^http/, "ws");
+    const ws = new WebSocket(url, { headers: authHeaders(), handshakeTimeout: 30_000 });
+    // Errors reach the consumer's own listeners; this one only keeps an unlistened error from crashing the process.
+    ws.on("error", () => {});
+    // Keep the refusal body: `opened()` turns it into the API's error.
+    ws.once("unexpected-response", (_req, res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => {
+        text += c;
+      });
+      res.on("end", () => {
+        let parsed: unknown = text;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // keep text
+        }
+        ws.emit("error", errorFromBody(res.statusCode ?? 0, parsed));
+        ws.terminate();
+      });
+    });
+    return ws;
+  }
+
+  function opened(ws: WebSocket, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(new AbortError("the operation was aborted"));
-      const ws = new WebSocket(url, { headers: authHeaders(), handshakeTimeout: 30_000 });
+      if (ws.readyState === ws.OPEN) return resolve();
+      if (signal?.aborted) {
+        ws.terminate();
+        return reject(new AbortError("the operation was aborted"));
+      }
+      const cleanup = () => {
+        signal?.removeEventListener("abort", onAbort);
+        ws.off("open", onOpen);
+        ws.off("error", onError);
+      };
       const onAbort = () => {
+        cleanup();
         ws.terminate();
         reject(new AbortError("the operation was aborted"));
       };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      ws.once("open", () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(ws);
-      });
-      ws.once("unexpected-response", (_req, res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => {
-          text += c;
-        });
-        res.on("end", () => {
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // keep text
-          }
-          signal?.removeEventListener("abort", onAbort);
-          reject(errorFromBody(res.statusCode ?? 0, parsed));
-        });
-      });
-      ws.once("error", (err) => {
-        signal?.removeEventListener("abort", onAbort);
+      const onOpen = () => {
+        cleanup();
+        resolve();
+      };
+      const onError = (err: Error) => {
+        cleanup();
         reject(mapFetchError(err, config.baseUrl));
-      });
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      ws.once("open", onOpen);
+      ws.once("error", onError);
     });
   }
 
-  return { baseUrl: config.baseUrl, request, json, socket };
+  return { baseUrl: config.baseUrl, request, json, socket, opened };
 }
 
 function isStreamBody(body: unknown): boolean {
