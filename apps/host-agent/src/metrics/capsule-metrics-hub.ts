@@ -17,8 +17,6 @@ export interface CapsuleMetricsHubOptions {
   intervalMs?: number;
 }
 
-const EMPTY: TierSnapshot = { points10m: [], points2h: [], points24h: [] };
-
 /** Owner of every per-capsule sampler; `close()` stops them all. */
 export class CapsuleMetricsHub {
   private readonly samplers = new Map<string, CapsuleMetricsSampler>();
@@ -57,7 +55,7 @@ export class CapsuleMetricsHub {
   /** Stops sampling a capsule and hands back all its tiers (empty ones when it was not sampled). */
   flush(capsuleId: string): TierSnapshot {
     const s = this.samplers.get(capsuleId);
-    if (!s) return EMPTY;
+    if (!s) return { points10m: [], points2h: [], points24h: [] };
     this.samplers.delete(capsuleId);
     return s.flush();
   }

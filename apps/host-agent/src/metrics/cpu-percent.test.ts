@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { pino } from "pino";
 import { CapsuleMetricsSampler } from "./capsule-metrics-sampler.ts";
 import { cpuPercent } from "./cpu-percent.ts";
-import { createProcReader, parseRssBytes, parseStatTicks, type ProcReader } from "./proc-reader.ts";
+import { createProcReader, type ProcReader, parseRssBytes, parseStatTicks } from "./proc-reader.ts";
 
 const log = pino({ level: "silent" });
 
@@ -81,7 +81,10 @@ describe("CapsuleMetricsSampler", () => {
         throw new Error("no disk");
       },
     };
-    const s = new CapsuleMetricsSampler({ capsuleId: "cl-b", pid: 2, vcpus: 1, diskPath: "/missing" }, { proc, log, now: () => now });
+    const s = new CapsuleMetricsSampler(
+      { capsuleId: "cl-b", pid: 2, vcpus: 1, diskPath: "/missing" },
+      { proc, log, now: () => now },
+    );
     assert.equal(await s.sampleOnce(), undefined);
     fail = false;
     await s.sampleOnce();
@@ -114,7 +117,10 @@ describe("CapsuleMetricsSampler", () => {
     try {
       const proc = createProcReader();
       const pct = async (pid: number) => {
-        const s = new CapsuleMetricsSampler({ capsuleId: `cl-${pid}`, pid, vcpus: 1, diskPath: "/nonexistent" }, { proc, log });
+        const s = new CapsuleMetricsSampler(
+          { capsuleId: `cl-${pid}`, pid, vcpus: 1, diskPath: "/nonexistent" },
+          { proc, log },
+        );
         await s.sampleOnce();
         const samples: number[] = [];
         for (let i = 0; i < 6; i++) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { averageSamples, type MetricSample, MetricRings, RING_LAYOUT } from "./metric-rings.ts";
 import { pointsForRange, RANGE_TIER } from "./metric-ranges.ts";
+import { averageSamples, MetricRings, type MetricSample, RING_LAYOUT } from "./metric-rings.ts";
 import { RingBuffer } from "./ring-buffer.ts";
 
 const T0 = Date.UTC(2026, 2, 25, 12, 0, 0);
@@ -89,10 +89,15 @@ describe("MetricRings cascade", () => {
 
 describe("ranges", () => {
   it("maps 5m/10m to the 10m tier, 1h/2h to 2h and 6h/12h/24h to 24h", () => {
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(RANGE_TIER).map(([k, v]) => [k, v.tier])),
-      { "5m": "10m", "10m": "10m", "1h": "2h", "2h": "2h", "6h": "24h", "12h": "24h", "24h": "24h" },
-    );
+    assert.deepEqual(Object.fromEntries(Object.entries(RANGE_TIER).map(([k, v]) => [k, v.tier])), {
+      "5m": "10m",
+      "10m": "10m",
+      "1h": "2h",
+      "2h": "2h",
+      "6h": "24h",
+      "12h": "24h",
+      "24h": "24h",
+    });
   });
 
   it("cuts each range off at its length before now", () => {

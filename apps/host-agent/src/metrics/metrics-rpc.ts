@@ -4,11 +4,11 @@
  * stops the capsule's sampler (the control plane stores them on pause and destroy).
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { hostagent } from "@wrenn/protocol";
+import type { hostagent } from "@wrenn/protocol";
 import { errors } from "../errors.ts";
 import type { CapsuleMetricsHub } from "./capsule-metrics-hub.ts";
-import type { MetricSample } from "./metric-rings.ts";
 import { isMetricRange, METRIC_RANGES } from "./metric-ranges.ts";
+import type { MetricSample } from "./metric-rings.ts";
 
 type PointInit = MessageInitShape<typeof hostagent.MetricPointSchema>;
 
