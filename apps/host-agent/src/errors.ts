@@ -28,7 +28,11 @@ export class AgentError extends Error {
   readonly code: AgentErrorCode;
   readonly details: Record<string, unknown>;
 
-  constructor(code: AgentErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    code: AgentErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(message, { cause: options.cause });
     this.code = code;
     this.details = options.details ?? {};
@@ -63,11 +67,18 @@ export const errors = {
   vmStartFailed: (what: string, detail: string, cause?: unknown) =>
     new AgentError("vm_start_failed", `${what}: QEMU failed: ${detail}`, { cause }),
   vmNotReady: (what: string, waitedMs: number, detail: string) =>
-    new AgentError("vm_not_ready", `${what}: guest agent did not answer within ${Math.round(waitedMs / 1000)} s; ${detail}`),
+    new AgentError(
+      "vm_not_ready",
+      `${what}: guest agent did not answer within ${Math.round(waitedMs / 1000)} s; ${detail}`,
+    ),
   templateFailed: (key: string, cause: AgentError) =>
-    new AgentError(cause.code === "image_missing" ? "image_missing" : "template_failed", `template ${key}: ${cause.message}`, {
-      cause,
-    }),
+    new AgentError(
+      cause.code === "image_missing" ? "image_missing" : "template_failed",
+      `template ${key}: ${cause.message}`,
+      {
+        cause,
+      },
+    ),
   unimplemented: (what: string) => new AgentError("unimplemented", `${what} is not implemented by this agent yet`),
   guest: (what: string, cause: unknown) =>
     new AgentError("guest_error", `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause }),

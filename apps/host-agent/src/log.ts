@@ -1,5 +1,5 @@
 /** pino logger for the agent: JSON to stdout, pretty-ish only by a human's terminal choice, secrets redacted. */
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 export type { Logger };
 

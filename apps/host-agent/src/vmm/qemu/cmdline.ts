@@ -1,0 +1,97 @@
+/**
+ * Builds QEMU command lines for the `microvm` machine, exactly the recipe measured in vm.md §9. A template VM and
+ * its clones get identical device models; only host-side paths, the forwarded port and the memory sharing differ.
+ */
+import { join } from "node:path";
+import type { VmSpec } from "../vmm.ts";
+
+/** Bumped whenever the produced command line changes shape: it is part of every warm template's cache key. */
+export const CMDLINE_VERSION = 1;
+
+/** MAC of the virtio-net device. Identical for every VM (it is in the migrated device state); clones get their
+ * own address from envd /init instead. */
+export const DEVICE_MAC = "52:54:00:12:34:56";
+
+/** How the process is started. */
+export interface CmdlineOptions {
+  readonly accelerator: "kvm" | "tcg";
+  /** Start paused and wait for `migrate-incoming` (restores). */
+  readonly incoming: boolean;
+}
+
+/** Paths of the files a VM writes in its folder. */
+export function vmFiles(dir: string) {
+  return {
+    qmpSocket: join(dir, "qmp.sock"),
+    console: join(dir, "console.log"),
+    stdout: join(dir, "qemu.out"),
+    stderr: join(dir, "qemu.err"),
+  };
+}
+
+/** QEMU's option parser splits on commas; a literal comma in a value is written twice. */
+export function escapeOptionValue(value: string): string {
+  return value.replaceAll(",", ",,");
+}
+
+/** Kernel arguments that make TCG boots reliable (vm.md §2): without them the guest can hang calibrating its TSC. */
+export function tcgKernelArgs(tscKhz: number): string {
+  return `tsc_early_khz=${tscKhz} tsc=reliable no_timer_check`;
+}
+
+/** The argument vector (without the binary). */
+export function buildQemuArgs(spec: VmSpec, options: CmdlineOptions): string[] {
+  const files = vmFiles(spec.dir);
+  const e = escapeOptionValue;
+  const tcg = options.accelerator === "tcg";
+  const args = [
+    "-name",
+    `wrenn-${spec.name}`,
+    "-M",
+    "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem",
+    "-accel",
+    tcg && spec.vcpus > 1 ? "tcg,thread=multi" : options.accelerator,
+    // +arat lets an idle guest stop its tick (~0.7 % of a core idle instead of ~5 %), vm.md §7.
+    "-cpu",
+    tcg ? "qemu64,+arat,+tsc-deadline,+invtsc" : "host",
+    "-m",
+    `${spec.memoryMb}M`,
+    "-smp",
+    String(spec.vcpus),
+    "-object",
+    `memory-backend-file,id=mem,size=${spec.memoryMb}M,mem-path=${e(spec.memoryFile)},share=${spec.memoryShared ? "on" : "off"}`,
+    "-nodefaults",
+    "-no-user-config",
+    "-nographic",
+    "-no-reboot",
+    "-kernel",
+    spec.kernelPath,
+  ];
+  if (spec.initrdPath) args.push("-initrd", spec.initrdPath);
+  args.push(
+    "-append",
+    spec.kernelArgs,
+    "-serial",
+    `file:${files.console}`,
+    "-drive",
+    `id=root,file=${e(spec.diskPath)},format=qcow2,if=none,cache=unsafe`,
+    "-device",
+    "virtio-blk-device,drive=root",
+    "-netdev",
+    `user,id=n0,hostfwd=tcp:127.0.0.1:${spec.hostPort}-:${spec.guestPort}`,
+    "-device",
+    `virtio-net-device,netdev=n0,mac=${DEVICE_MAC}`,
+    "-qmp",
+    `unix:${e(files.qmpSocket)},server=on,wait=off`,
+  );
+  // -S keeps the restored guest stopped until the agent says `cont`, so it never runs half-loaded.
+  if (options.incoming) args.push("-S", "-incoming", "defer");
+  return args;
+}
+
+/** The guest kernel command line of the boot contract (docs/architecture.md "Guest boot"). */
+export function guestKernelArgs(acceleratorArgs: string, extra: string): string {
+  return ["console=ttyS0 quiet panic=-1 root=/dev/vda rw rootfstype=ext4 init=/sbin/wrenn-init", acceleratorArgs, extra]
+    .filter(Boolean)
+    .join(" ");
+}
