@@ -117,6 +117,12 @@ async function main(): Promise<number> {
         (out) => mounts.every((m) => m.split(" ").every((w) => out.includes(w))),
       ],
     ];
+    if (values.template === "python")
+      checks.push(["python3", ["-m", "pip", "--version"], (out) => out.startsWith("pip ")]);
+    if (values.template === "node") {
+      checks.push(["node", ["-e", "console.log(6*7)"], (out) => out === "42"]);
+      checks.push(["npm", ["--version"], (out) => /^\d+\.\d+/.test(out)]);
+    }
     let failed = false;
     for (const [cmd, args, check] of checks) {
       const t1 = performance.now();
