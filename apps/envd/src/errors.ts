@@ -82,7 +82,8 @@ export class EnvdError extends Error {
       const where = path ?? (err as NodeJS.ErrnoException).path;
       return new EnvdError(ERRNO[errno] as EnvdErrorCode, where ? `${where}: ${words}` : words, { cause: err });
     }
-    if ((err as Error | null)?.name === "AbortError") return new EnvdError("canceled", "operation canceled", { cause: err });
+    if ((err as Error | null)?.name === "AbortError")
+      return new EnvdError("canceled", "operation canceled", { cause: err });
     return new EnvdError("internal_error", "internal error", { cause: err });
   }
 

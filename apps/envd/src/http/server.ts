@@ -1,0 +1,85 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import type { Logger } from "../logger.ts";
+import type { HttpRequest, HttpResponse } from "./respond.ts";
+
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/**
+ * envd's listener: one TCP port speaking HTTP/1.1 and HTTP/2 cleartext. Each connection's first bytes are
+ * compared with the HTTP/2 preface and the socket is handed to the matching server.
+ */
+export class EnvdServer {
+  private readonly tcp: net.Server;
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly sessions = new Set<http2.Http2Session>();
+
+  constructor(handler: (req: HttpRequest, res: HttpResponse) => void, log: Logger) {
+    // Uploads of many GiB under TCG can take minutes: no whole-request deadline, only one for headers.
+    this.h1 = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, handler);
+    this.h1.timeout = 0;
+    this.h2 = http2.createServer({}, handler);
+    this.h2.on("session", (s) => {
+      this.sessions.add(s);
+      s.once("close", () => this.sessions.delete(s));
+    });
+    for (const server of [this.h1, this.h2]) {
+      server.on("clientError", (err: Error, socket: net.Socket) => {
+        log.debug({ err: err.message }, "client error");
+        socket.destroy();
+      });
+    }
+    this.tcp = net.createServer((socket) => this.sniff(socket));
+    this.tcp.on("error", (err) => log.error({ err }, "listener error"));
+  }
+
+  private sniff(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once("close", () => this.sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    socket.setNoDelay(true);
+    let head: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const n = Math.min(head.length, H2_PREFACE.length);
+      const isH2 = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (isH2 && head.length < H2_PREFACE.length) return;
+      socket.off("data", onData);
+      socket.pause();
+      socket.unshift(head);
+      (isH2 ? this.h2 : this.h1).emit("connection", socket);
+      // The HTTP/1 server only attaches a 'data' listener; the socket we paused must flow again so the
+      // bytes we put back reach its parser. (The HTTP/2 session drains the buffer itself.)
+      if (!isH2) socket.resume();
+    };
+    socket.on("data", onData);
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.tcp.once("error", reject);
+      this.tcp.listen(port, host, () => {
+        this.tcp.off("error", reject);
+        resolve((this.tcp.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  /** Open client connections right now (for snapshot recovery). */
+  openSockets(): net.Socket[] {
+    return [...this.sockets];
+  }
+
+  /** Stops accepting, closes every connection, resolves when the listener is closed. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.tcp.close(() => resolve());
+      for (const s of this.sessions) s.destroy();
+      for (const s of this.sockets) s.destroy();
+    });
+  }
+}
