@@ -9,7 +9,7 @@ export const createApiKeyRoute: Route = (app, s) => {
     {
       schema: {
         tags: ["api-keys"],
-        body: z.object({ name: z.string().max(100).optional() }).optional(),
+        body: z.object({ name: z.string().max(100).optional() }).nullish(),
         response: { 201: ApiKey, ...errorResponses },
       },
     },
