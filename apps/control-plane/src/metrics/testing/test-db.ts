@@ -1,7 +1,8 @@
 /**
  * Test databases for the metrics SQL: a fresh database on the real PostgreSQL 15 (`WRENN_TEST_DATABASE_URL`, else
- * `scripts/pg-test.sh start`) and an in-process PGlite, both migrated. Each test file gets its own database so
- * parallel engineers and files never share rows; `close()` drops it.
+ * `scripts/pg-test.sh start`) and an in-process PGlite, both with the control plane's schema plus the metrics
+ * migration. Every metrics test runs on both. Each test file gets its own database so parallel engineers and files
+ * never share rows; `close()` drops it.
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -9,9 +10,10 @@ import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
-import { metricsMigration } from "../migration.ts";
+import { migrateToLatest } from "../../db/migrate.ts";
+import { PGliteDialect } from "../../db/pglite-dialect.ts";
+import { METRICS_MIGRATION_NAME, metricsMigration } from "../migration.ts";
 import { CAPSULE_TABLE, type MetricsTables } from "../tables.ts";
-import { PGliteDialect } from "./pglite-dialect.ts";
 
 /** One migrated database; `connect()` opens another independent connection pool to it (a second "replica"). */
 export interface TestDb {
@@ -32,25 +34,9 @@ function testPgUrl(): string {
   }).trim();
 }
 
-/**
- * Stand-in for the control plane's capsule table until its migrations exist: only the columns the metrics read.
- * TODO(issue 6): switch to the control plane's migrations once `apps/control-plane/src/db` lands.
- */
-async function createCapsuleTable(db: Kysely<MetricsTables>): Promise<void> {
-  await sql`
-    CREATE TABLE ${sql.table(CAPSULE_TABLE)} (
-      id        TEXT PRIMARY KEY,
-      team_id   TEXT    NOT NULL,
-      host_id   TEXT,
-      status    TEXT    NOT NULL,
-      vcpus     INTEGER NOT NULL DEFAULT 1,
-      memory_mb INTEGER NOT NULL DEFAULT 512
-    )`.execute(db);
-}
-
+/** The control plane's migrations plus the metrics one (until it is listed in db/migrations/index.ts). */
 async function migrate(db: Kysely<MetricsTables>): Promise<void> {
-  await createCapsuleTable(db);
-  await metricsMigration.up(db as Kysely<unknown>);
+  await migrateToLatest(db as unknown as Kysely<unknown>, { [METRICS_MIGRATION_NAME]: metricsMigration });
 }
 
 /** A fresh database on the real PostgreSQL 15. */
@@ -103,15 +89,26 @@ export const BACKENDS = [openPostgres, openPglite] as const;
 
 let seq = 0;
 
-/** Inserts a capsule row (the metrics only read team, status, vcpus, memory). Returns its id. */
+/**
+ * Inserts a capsule row (the metrics only read team, host, status, vcpus, memory), creating its team and host rows
+ * when missing. Returns its id.
+ */
 export async function insertCapsule(
   db: Kysely<MetricsTables>,
   c: { teamId: string; status: string; vcpus?: number; memoryMb?: number; hostId?: string; id?: string },
 ): Promise<string> {
   const id = c.id ?? `cl-test${String(++seq).padStart(6, "0")}${randomBytes(4).toString("hex")}`;
+  await sql`INSERT INTO teams (id, name, slug) VALUES (${c.teamId}, ${c.teamId}, ${c.teamId})
+            ON CONFLICT DO NOTHING`.execute(db);
+  if (c.hostId) {
+    await sql`INSERT INTO hosts (id, type, status) VALUES (${c.hostId}, 'regular', 'online')
+              ON CONFLICT DO NOTHING`.execute(db);
+  }
   await sql`
-    INSERT INTO ${sql.table(CAPSULE_TABLE)} (id, team_id, host_id, status, vcpus, memory_mb)
-    VALUES (${id}, ${c.teamId}, ${c.hostId ?? null}, ${c.status}, ${c.vcpus ?? 1}, ${c.memoryMb ?? 512})`.execute(db);
+    INSERT INTO ${sql.table(CAPSULE_TABLE)} (id, team_id, host_id, template, status, vcpus, memory_mb)
+    VALUES (${id}, ${c.teamId}, ${c.hostId ?? null}, 'minimal', ${c.status}, ${c.vcpus ?? 1}, ${c.memoryMb ?? 512})`.execute(
+    db,
+  );
   return id;
 }
 
