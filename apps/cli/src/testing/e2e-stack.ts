@@ -1,0 +1,87 @@
+/**
+ * The end-to-end harness for the SDK and CLI tests: a real stack (control plane + host agent + QEMU VMs) in a
+ * temporary data directory, sharing the built kernels and images of `/var/lib/wrenn`, torn down completely.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type LocalStack, startLocalStack } from "../up/local-stack.ts";
+
+/** Where the built images live. */
+export const SHARED_FILES_ROOT = process.env.AGENT_FILES_ROOTDIR || "/var/lib/wrenn";
+
+/** Why the VM tests cannot run here, or undefined when they can. */
+export function skipReason(): string | undefined {
+  const rootfs = join(SHARED_FILES_ROOT, "images", "minimal", "rootfs.ext4");
+  if (!existsSync(rootfs)) return `no guest image at ${rootfs}: build it with \`npm run images\` (as root)`;
+  if (process.getuid?.() !== 0) return "needs root (QEMU and the agent's files)";
+  return undefined;
+}
+
+/** A stack owned by one test file. */
+export interface TestStack extends LocalStack {
+  /** Scratch directory removed at teardown (the data dir and files root live inside). */
+  scratchDir: string;
+  /** Stops everything and removes the scratch directory. */
+  teardown(): Promise<void>;
+}
+
+/** Starts a stack on free ports in a fresh scratch directory. */
+export async function startTestStack(options: { databaseUrl?: string } = {}): Promise<TestStack> {
+  const scratchDir = mkdtempSync(join(tmpdir(), "wrenn-e2e-"));
+  const filesRootDir = join(scratchDir, "files");
+  try {
+    const stack = await startLocalStack({
+      dataDir: join(scratchDir, "data"),
+      filesRootDir,
+      sharedImagesDir: SHARED_FILES_ROOT,
+      cpPort: 0,
+      agentPort: 0,
+      databaseUrl: options.databaseUrl,
+      cpEnv: { LOG_LEVEL: "info" },
+      agentEnv: { AGENT_POOL_SIZE: "1", LOG_LEVEL: "info" },
+    });
+    return {
+      ...stack,
+      scratchDir,
+      teardown: async () => {
+        try {
+          await stack.stop();
+        } finally {
+          killLeftoverVms(filesRootDir);
+          rmSync(scratchDir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (err) {
+    killLeftoverVms(filesRootDir);
+    rmSync(scratchDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * Safety net after the agent stopped: SIGKILLs QEMU processes whose command line points into this stack's own
+ * files root (only VMs this stack started can match a fresh temporary path).
+ */
+export function killLeftoverVms(filesRootDir: string): number {
+  let killed = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline = "";
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+    } catch {
+      continue;
+    }
+    if (cmdline.includes("qemu-system") && cmdline.includes(filesRootDir)) {
+      try {
+        process.kill(Number(entry), "SIGKILL");
+        killed++;
+      } catch {
+        // already gone
+      }
+    }
+  }
+  return killed;
+}
