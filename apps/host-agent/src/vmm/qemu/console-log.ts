@@ -6,7 +6,7 @@ import { open } from "node:fs/promises";
 import type { Logger } from "../../log.ts";
 
 /** Lines that say nothing useful about a boot (kernel chatter the `quiet` flag still lets through). */
-const NOISE = [/^\s*$/, /^\[\s*\d+\.\d+\]\s+(random|audit|systemd-journald)/, /^Probing EDD/, /^\s*\x1b\[/];
+const NOISE = [/^\s*$/, /^\[\s*\d+\.\d+\]\s+(random|audit|systemd-journald)/, /^Probing EDD/];
 
 /** True when a console line is worth logging. */
 export function isInteresting(line: string): boolean {

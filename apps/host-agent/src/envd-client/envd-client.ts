@@ -1,0 +1,156 @@
+/**
+ * The agent's client of one guest's envd: Connect (process, filesystem) over HTTP/1.1 to the forwarded loopback port,
+ * plus envd's plain HTTP endpoints. Owns its connection pool; `close()` drops every connection (a template must
+ * hold no open connection when it is snapshotted).
+ */
+import { Agent } from "node:http";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { process as envdProcess, filesystem } from "@wrenn/protocol";
+import { AgentError } from "../errors.ts";
+import { httpRequest } from "./http-request.ts";
+
+/** Body of POST /init (docs/architecture.md "Host agent ↔ envd"). */
+export interface EnvdInit {
+  readonly accessToken: string;
+  readonly envVars: Record<string, string>;
+  readonly defaultUser?: string;
+  /** Host time in unix ms: the restored guest clock is as old as its template. */
+  readonly timestamp: number;
+  /** ≥32 random bytes, base64: reseeds the guest CRNG so clones never share random bytes. */
+  readonly rngSeed: string;
+  readonly hostname: string;
+  readonly macAddress: string;
+}
+
+/** Connect client + HTTP helpers for the envd at 127.0.0.1:`port`. */
+export class EnvdClient {
+  readonly port: number;
+  readonly baseUrl: string;
+  readonly process: Client<typeof envdProcess.Process>;
+  readonly filesystem: Client<typeof filesystem.Filesystem>;
+  #token: string | undefined;
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 16 });
+
+  constructor(port: number, accessToken?: string) {
+    this.port = port;
+    this.baseUrl = `http://127.0.0.1:${port}`;
+    this.#token = accessToken;
+    const auth: Interceptor = (next) => (req) => {
+      if (this.#token) req.header.set("X-Access-Token", this.#token);
+      return next(req);
+    };
+    const transport = createConnectTransport({
+      baseUrl: this.baseUrl,
+      httpVersion: "1.1",
+      interceptors: [auth],
+      nodeOptions: { agent: this.#agent },
+    });
+    this.process = createClient(envdProcess.Process, transport);
+    this.filesystem = createClient(filesystem.Filesystem, transport);
+  }
+
+  /** GET /health: envd's version, or a rejection when it does not answer in time. */
+  async health(timeoutMs: number): Promise<{ version: string }> {
+    // A fresh connection each time: a poll must not pile up on a socket the guest never answered.
+    const res = await httpRequest(`${this.baseUrl}/health`, { method: "GET", timeoutMs });
+    if (res.status !== 200) throw new AgentError("unavailable", `envd /health answered ${res.status}`);
+    try {
+      return JSON.parse(res.body.toString("utf8")) as { version: string };
+    } catch {
+      return { version: "unknown" };
+    }
+  }
+
+  /**
+   * Polls /health every 100 ms until it answers or `timeoutMs` passes. `isAlive` is checked each round so a VM
+   * that died (kernel panic, QEMU crash) fails at once instead of at the deadline.
+   */
+  async waitReady(timeoutMs: number, isAlive: () => boolean, signal?: AbortSignal): Promise<{ version: string }> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError = "no answer yet";
+    while (Date.now() < deadline) {
+      if (signal?.aborted) throw new AgentError("canceled", "wait for envd canceled");
+      if (!isAlive()) throw new AgentError("vm_not_ready", "the VM exited while the guest was starting");
+      try {
+        return await this.health(Math.min(2000, Math.max(100, deadline - Date.now())));
+      } catch (err) {
+        lastError = err instanceof Error ? err.message : String(err);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new AgentError("vm_not_ready", `envd did not answer /health within ${timeoutMs} ms (${lastError})`);
+  }
+
+  /** POST /init: sets identity, token, clock and entropy. Later requests carry the new token. */
+  async init(body: EnvdInit, timeoutMs: number): Promise<void> {
+    const res = await httpRequest(`${this.baseUrl}/init`, {
+      method: "POST",
+      agent: this.#agent,
+      headers: { "content-type": "application/json", ...this.#authHeader() },
+      body: JSON.stringify(body),
+      timeoutMs,
+    });
+    if (res.status !== 204 && res.status !== 200) {
+      throw new AgentError(
+        "guest_error",
+        `envd /init answered ${res.status}: ${res.body.toString("utf8").slice(0, 300)}`,
+      );
+    }
+    this.#token = body.accessToken;
+  }
+
+  /** POST /snapshot/prepare, best effort (older envd builds lack it). */
+  async prepareSnapshot(timeoutMs: number): Promise<void> {
+    await httpRequest(`${this.baseUrl}/snapshot/prepare`, {
+      method: "POST",
+      agent: this.#agent,
+      headers: this.#authHeader(),
+      timeoutMs,
+    }).catch(() => undefined);
+  }
+
+  /** GET /files?path=: the whole file. */
+  async readFile(path: string, timeoutMs: number): Promise<Buffer> {
+    const res = await httpRequest(`${this.baseUrl}/files?path=${encodeURIComponent(path)}`, {
+      method: "GET",
+      agent: this.#agent,
+      headers: this.#authHeader(),
+      timeoutMs,
+    });
+    if (res.status === 404) throw new AgentError("not_found", `${path} does not exist in the capsule`);
+    if (res.status !== 200) throw new AgentError("guest_error", `reading ${path}: envd answered ${res.status}`);
+    return res.body;
+  }
+
+  /** POST /files?path= as multipart/form-data (field `file`). */
+  async writeFile(path: string, content: Uint8Array, timeoutMs: number): Promise<void> {
+    const boundary = `wrenn${Math.random().toString(16).slice(2)}`;
+    const body = Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload"\r\n` +
+          "Content-Type: application/octet-stream\r\n\r\n",
+      ),
+      Buffer.from(content),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const res = await httpRequest(`${this.baseUrl}/files?path=${encodeURIComponent(path)}`, {
+      method: "POST",
+      agent: this.#agent,
+      headers: { "content-type": `multipart/form-data; boundary=${boundary}`, ...this.#authHeader() },
+      body,
+      timeoutMs,
+    });
+    if (res.status === 507) throw new AgentError("guest_error", `writing ${path}: the capsule's disk is full`);
+    if (res.status >= 300) throw new AgentError("guest_error", `writing ${path}: envd answered ${res.status}`);
+  }
+
+  /** Closes all connections for good. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  #authHeader(): Record<string, string> {
+    return this.#token ? { "X-Access-Token": this.#token } : {};
+  }
+}
