@@ -94,7 +94,10 @@ describe("capsule websockets", () => {
   });
 
   it("refuses a bad header credential before the upgrade", async () => {
-    await assert.rejects(Client.open(`${base}/v1/capsules/${id}/exec/stream`, { "x-api-key": "wrn_00000000000000000000000000000000" }), /HTTP 401/);
+    await assert.rejects(
+      Client.open(`${base}/v1/capsules/${id}/exec/stream`, { "x-api-key": "wrn_00000000000000000000000000000000" }),
+      /HTTP 401/,
+    );
   });
 
   it("refuses a wrong first message and a bad token", async () => {
@@ -144,7 +147,10 @@ describe("capsule websockets", () => {
     assert.match(String(started.tag), /^pty-[0-9a-f]{8}$/);
     assert.equal(started.pid, 7);
     c.send({ type: "input", data: Buffer.from("ls\n").toString("base64") });
-    await c.until((x) => x.msgs.some((m) => m.type === "output" && Buffer.from(String(m.data), "base64").toString() === "ls\n"), "echo");
+    await c.until(
+      (x) => x.msgs.some((m) => m.type === "output" && Buffer.from(String(m.data), "base64").toString() === "ls\n"),
+      "echo",
+    );
     c.send({ type: "resize", cols: 120, rows: 40 });
     c.send({ type: "bogus" });
     await c.until((x) => x.msgs.some((m) => m.type === "error" && m.fatal === false), "non-fatal error");

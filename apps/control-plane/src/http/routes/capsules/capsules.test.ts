@@ -40,12 +40,24 @@ describe("capsule routes", () => {
   });
 
   it("rejects bad create input with invalid_request", async () => {
-    for (const body of [{ vcpus: "two" }, { vcpus: 0 }, { memory_mb: 1.5 }, { template: "../etc" }, { timeout_sec: -1 }, [1, 2]]) {
+    for (const body of [
+      { vcpus: "two" },
+      { vcpus: 0 },
+      { memory_mb: 1.5 },
+      { template: "../etc" },
+      { timeout_sec: -1 },
+      [1, 2],
+    ]) {
       const r = await h.req("POST", "/v1/capsules", { key }, body);
       assert.equal(r.status, 400, JSON.stringify(body));
       assert.equal(r.json.error.code, "invalid_request");
     }
-    const bad = await h.app.inject({ method: "POST", url: "/v1/capsules", headers: { "x-api-key": key, "content-type": "application/json" }, payload: "{nope" });
+    const bad = await h.app.inject({
+      method: "POST",
+      url: "/v1/capsules",
+      headers: { "x-api-key": key, "content-type": "application/json" },
+      payload: "{nope",
+    });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().error.code, "invalid_request");
   });
@@ -57,7 +69,11 @@ describe("capsule routes", () => {
       assert.equal(r.status, 409);
       assert.equal(r.json.error.code, "conflict");
       assert.equal(r.json.error.message, "template python missing");
-      const row = await h.db.db.selectFrom("capsules").selectAll().where("template", "=", "python").executeTakeFirstOrThrow();
+      const row = await h.db.db
+        .selectFrom("capsules")
+        .selectAll()
+        .where("template", "=", "python")
+        .executeTakeFirstOrThrow();
       assert.equal(row.status, "error");
       assert.equal(row.status_reason, "error: template python missing");
       const list = await h.req("GET", "/v1/capsules", { key });
@@ -128,7 +144,14 @@ describe("capsule routes", () => {
     const r = await h.req("POST", `/v1/capsules/${id}/exec`, { key }, { cmd: "echo", args: ["hello", "world"] });
     assert.equal(r.status, 200, r.body);
     assert.deepEqual(
-      { stdout: r.json.stdout, stderr: r.json.stderr, exit_code: r.json.exit_code, encoding: r.json.encoding, sandbox_id: r.json.sandbox_id, cmd: r.json.cmd },
+      {
+        stdout: r.json.stdout,
+        stderr: r.json.stderr,
+        exit_code: r.json.exit_code,
+        encoding: r.json.encoding,
+        sandbox_id: r.json.sandbox_id,
+        cmd: r.json.cmd,
+      },
       { stdout: "hello world\n", stderr: "", exit_code: 0, encoding: "utf-8", sandbox_id: id, cmd: "echo" },
     );
     assert.equal(typeof r.json.duration_ms, "number");
@@ -138,18 +161,34 @@ describe("capsule routes", () => {
     const fail = await h.req("POST", `/v1/capsules/${id}/exec`, { key }, { cmd: "fail", args: ["3"] });
     assert.equal(fail.json.exit_code, 3);
     assert.equal(fail.json.stderr, "failed\n");
-    const env = await h.req("POST", `/v1/capsules/${id}/exec`, { key }, { cmd: "printenv", envs: { A: "1" }, cwd: "/tmp" });
+    const env = await h.req(
+      "POST",
+      `/v1/capsules/${id}/exec`,
+      { key },
+      { cmd: "printenv", envs: { A: "1" }, cwd: "/tmp" },
+    );
     assert.deepEqual(JSON.parse(env.json.stdout), { envs: { A: "1" }, cwd: "/tmp" });
     const slow = await h.req("POST", `/v1/capsules/${id}/exec`, { key }, { cmd: "sleep", timeout_sec: 1 });
     assert.equal(slow.status, 502);
     assert.equal(slow.json.error.code, "agent_error");
-    const row = await h.db.db.selectFrom("capsules").select("last_active_at").where("id", "=", id).executeTakeFirstOrThrow();
+    const row = await h.db.db
+      .selectFrom("capsules")
+      .select("last_active_at")
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
     assert.ok(row.last_active_at);
   });
 
   it("rejects bad exec input", async () => {
     const id = await h.capsule(key);
-    for (const body of [{}, { cmd: "" }, { cmd: 5 }, { cmd: "ls", args: "x" }, { cmd: "ls", timeout_sec: 0 }, { cmd: "ls", envs: { A: 1 } }]) {
+    for (const body of [
+      {},
+      { cmd: "" },
+      { cmd: 5 },
+      { cmd: "ls", args: "x" },
+      { cmd: "ls", timeout_sec: 0 },
+      { cmd: "ls", envs: { A: 1 } },
+    ]) {
       const r = await h.req("POST", `/v1/capsules/${id}/exec`, { key }, body);
       assert.equal(r.status, 400, JSON.stringify(body));
       assert.equal(r.json.error.code, "invalid_request");
@@ -162,7 +201,12 @@ describe("capsule routes", () => {
     assert.equal(bg.status, 202);
     assert.match(bg.json.tag, /^proc-[0-9a-f]{8}$/);
     assert.equal(typeof bg.json.pid, "number");
-    const tagged = await h.req("POST", `/v1/capsules/${id}/exec`, { key }, { cmd: "worker", background: true, tag: "w1" });
+    const tagged = await h.req(
+      "POST",
+      `/v1/capsules/${id}/exec`,
+      { key },
+      { cmd: "worker", background: true, tag: "w1" },
+    );
     assert.equal(tagged.json.tag, "w1");
     const list = await h.req("GET", `/v1/capsules/${id}/processes`, { key });
     assert.equal(list.status, 200);

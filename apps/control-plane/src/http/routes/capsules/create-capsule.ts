@@ -3,10 +3,10 @@ import type { Route } from "../../route.ts";
 import { Capsule, errorResponses, SafeName } from "../../schemas.ts";
 
 const Fields = z.object({
-    template: SafeName.default("minimal"),
-    vcpus: z.number().int().min(1).max(64).default(1),
-    memory_mb: z.number().int().min(128).max(262_144).default(512),
-    timeout_sec: z.number().int().min(0).max(31_536_000).default(0),
+  template: SafeName.default("minimal"),
+  vcpus: z.number().int().min(1).max(64).default(1),
+  memory_mb: z.number().int().min(128).max(262_144).default(512),
+  timeout_sec: z.number().int().min(0).max(31_536_000).default(0),
 });
 
 /** Body of POST /v1/capsules with the reference's defaults; a missing body means all defaults. */

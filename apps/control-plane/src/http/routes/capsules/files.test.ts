@@ -8,7 +8,11 @@ function multipart(parts: Array<{ name: string; value: Buffer | string; filename
   const chunks: Buffer[] = [];
   for (const p of parts) {
     const disp = `form-data; name="${p.name}"${p.filename ? `; filename="${p.filename}"` : ""}`;
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disp}\r\n${p.filename ? "Content-Type: application/octet-stream\r\n" : ""}\r\n`));
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: ${disp}\r\n${p.filename ? "Content-Type: application/octet-stream\r\n" : ""}\r\n`,
+      ),
+    );
     chunks.push(Buffer.isBuffer(p.value) ? p.value : Buffer.from(p.value));
     chunks.push(Buffer.from("\r\n"));
   }
@@ -32,11 +36,22 @@ describe("capsule file routes", () => {
   after(() => h.close());
 
   const upload = (url: string, body: ReturnType<typeof multipart>) =>
-    h.app.inject({ method: "POST", url, headers: { "x-api-key": key, "content-type": body.contentType }, payload: body.payload });
+    h.app.inject({
+      method: "POST",
+      url,
+      headers: { "x-api-key": key, "content-type": body.contentType },
+      payload: body.payload,
+    });
 
   it("writes and reads a file (buffered)", async () => {
     const data = Buffer.from([0, 1, 2, 250, 251, 252]);
-    const w = await upload(`/v1/capsules/${id}/files/write`, multipart([{ name: "path", value: "/tmp/a.bin" }, { name: "file", value: data, filename: "a.bin" }]));
+    const w = await upload(
+      `/v1/capsules/${id}/files/write`,
+      multipart([
+        { name: "path", value: "/tmp/a.bin" },
+        { name: "file", value: data, filename: "a.bin" },
+      ]),
+    );
     assert.equal(w.statusCode, 204, w.body);
     assert.deepEqual(Buffer.from(agent.files.get("/tmp/a.bin")!), data);
     const r = await h.req("POST", `/v1/capsules/${id}/files/read`, { key }, { path: "/tmp/a.bin" });
@@ -47,14 +62,23 @@ describe("capsule file routes", () => {
 
   it("refuses a buffered upload over 100 MB with 413 too_large", async () => {
     const big = Buffer.alloc(100 * 1024 * 1024 + 1, 7);
-    const w = await upload(`/v1/capsules/${id}/files/write`, multipart([{ name: "path", value: "/tmp/big" }, { name: "file", value: big, filename: "big" }]));
+    const w = await upload(
+      `/v1/capsules/${id}/files/write`,
+      multipart([
+        { name: "path", value: "/tmp/big" },
+        { name: "file", value: big, filename: "big" },
+      ]),
+    );
     assert.equal(w.statusCode, 413, w.body);
     assert.equal(w.json().error.code, "too_large");
     assert.ok(!agent.files.has("/tmp/big"));
   });
 
   it("rejects uploads without path or file, and non-multipart bodies", async () => {
-    const noPath = await upload(`/v1/capsules/${id}/files/write`, multipart([{ name: "file", value: "x", filename: "x" }]));
+    const noPath = await upload(
+      `/v1/capsules/${id}/files/write`,
+      multipart([{ name: "file", value: "x", filename: "x" }]),
+    );
     assert.equal(noPath.statusCode, 400);
     const noFile = await upload(`/v1/capsules/${id}/files/write`, multipart([{ name: "path", value: "/x" }]));
     assert.equal(noFile.statusCode, 400);
@@ -66,7 +90,13 @@ describe("capsule file routes", () => {
   it("streams an upload in 64 KiB chunks and streams it back", async () => {
     const data = Buffer.alloc(300 * 1024);
     for (let i = 0; i < data.length; i++) data[i] = i % 251;
-    const w = await upload(`/v1/capsules/${id}/files/stream/write`, multipart([{ name: "path", value: "/data/s.bin" }, { name: "file", value: data, filename: "s" }]));
+    const w = await upload(
+      `/v1/capsules/${id}/files/stream/write`,
+      multipart([
+        { name: "path", value: "/data/s.bin" },
+        { name: "file", value: data, filename: "s" },
+      ]),
+    );
     assert.equal(w.statusCode, 204, w.body);
     assert.deepEqual(Buffer.from(agent.files.get("/data/s.bin")!), data);
     const r = await h.req("POST", `/v1/capsules/${id}/files/stream/read`, { key }, { path: "/data/s.bin" });
@@ -75,7 +105,13 @@ describe("capsule file routes", () => {
   });
 
   it("requires path before file on the streaming upload", async () => {
-    const w = await upload(`/v1/capsules/${id}/files/stream/write`, multipart([{ name: "file", value: "abc", filename: "a" }, { name: "path", value: "/p" }]));
+    const w = await upload(
+      `/v1/capsules/${id}/files/stream/write`,
+      multipart([
+        { name: "file", value: "abc", filename: "a" },
+        { name: "path", value: "/p" },
+      ]),
+    );
     assert.equal(w.statusCode, 400);
     assert.equal(w.json().error.code, "invalid_request");
   });
