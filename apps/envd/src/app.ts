@@ -1,15 +1,26 @@
+import type net from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { process as processPb } from "@wrenn/protocol";
+import { filesystem as filesystemPb, process as processPb } from "@wrenn/protocol";
 import type { EnvdConfig } from "./config.ts";
+import { createFilesystemService } from "./filesystem/filesystem-service.ts";
+import { WatcherRegistry } from "./filesystem/watcher-registry.ts";
+import { createEnvsRoute } from "./http/envs.ts";
+import { createFilesDownloadRoute } from "./http/files-download.ts";
+import { createFilesUploadRoute } from "./http/files-upload.ts";
 import { createHealthRoute } from "./http/health.ts";
+import { createInitRoute } from "./http/init.ts";
+import { createMetricsRoute } from "./http/metrics.ts";
 import { createRequestHandler, type RouteTable } from "./http/router.ts";
 import { EnvdServer } from "./http/server.ts";
+import { createSnapshotPrepareRoute } from "./http/snapshot.ts";
 import type { Logger } from "./logger.ts";
 import type { ProcessLimits } from "./process/process-handle.ts";
 import { createProcessManager, type ProcessManager } from "./process/process-manager.ts";
 import { createProcessService } from "./process/process-service.ts";
 import { ProcessTable } from "./process/process-table.ts";
 import { EnvdState } from "./state.ts";
+import { CpuSampler } from "./system/cpu-sampler.ts";
+import { createHostIdentity } from "./system/host-identity.ts";
 import { createUserResolver } from "./users.ts";
 
 /** Options of `createEnvd` beyond the config (tests tune them). */
@@ -22,7 +33,7 @@ export interface Envd {
   readonly server: EnvdServer;
   readonly state: EnvdState;
   readonly processes: ProcessManager;
-  /** Stops listening, closes connections and (dev mode) kills the processes it started. */
+  /** Stops listening, closes connections and watchers, and (dev mode) kills the processes it started. */
   close(): Promise<void>;
 }
 
@@ -32,25 +43,50 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
   const users = createUserResolver({ state, isDev: config.isDev, root: config.root });
   const table = new ProcessTable();
   const processes = createProcessManager({ state, users, table, log, limits: options.processLimits });
+  const watchers = new WatcherRegistry();
+  const cpu = new CpuSampler();
+  const identity = createHostIdentity({ isDev: config.isDev, log });
 
   const connect = connectNodeAdapter({
     routes(router) {
       router.service(processPb.Process, createProcessService(processes));
+      router.service(filesystemPb.Filesystem, createFilesystemService({ users, watchers }));
     },
   });
-  let server: EnvdServer | undefined;
-  const routes: RouteTable = {
-    "GET /health": createHealthRoute({ recoverIfRestored: () => {} }),
+
+  // Connections open when the snapshot was taken; after restore their peers are gone.
+  let preSnapshot = new Set<net.Socket>();
+  const recoverIfRestored = (current: unknown) => {
+    if (!state.needsRestore) return;
+    state.needsRestore = false;
+    for (const socket of preSnapshot) if (socket !== current) socket.destroy();
+    log.info({ dropped: preSnapshot.size }, "restored from snapshot: dropped pre-snapshot connections");
+    preSnapshot = new Set();
   };
-  server = new EnvdServer(createRequestHandler({ routes, connect, state, log }), log);
-  const srv = server;
+  const routes: RouteTable = {
+    "GET /health": createHealthRoute({ recoverIfRestored }),
+    "POST /init": createInitRoute({ state, identity }),
+    "GET /envs": createEnvsRoute({ state }),
+    "GET /metrics": createMetricsRoute({ cpu, diskPath: "/" }),
+    "POST /snapshot/prepare": createSnapshotPrepareRoute({
+      state,
+      markConnections: () => {
+        preSnapshot = new Set(server.openSockets());
+      },
+    }),
+    "GET /files": createFilesDownloadRoute({ users }),
+    "POST /files": createFilesUploadRoute({ users }),
+  };
+  const server = new EnvdServer(createRequestHandler({ routes, connect, state, log }), log);
   return {
-    server: srv,
+    server,
     state,
     processes,
     async close() {
-      await srv.close();
+      cpu.stop();
+      watchers.closeAll();
       if (config.isDev) table.killAll();
+      await server.close();
     },
   };
 }
