@@ -34,8 +34,18 @@ export function registerUpCommands(program: Command, ctx: CliContext): void {
     .command("up")
     .description("start Wrenn on this machine (control plane, embedded database, one host agent) and run a capsule")
     .option("--data-dir <dir>", "database, logs and state", defaultDataDir())
-    .option("--port <port>", "control plane port on 127.0.0.1", nonNegativeInt, 8000)
-    .option("--agent-port <port>", "host agent port on 127.0.0.1", nonNegativeInt, 50051)
+    .option(
+      "--port <port>",
+      "control plane port on 127.0.0.1 (default: CP_LISTEN_ADDR's, else 8000)",
+      nonNegativeInt,
+      portOf(process.env.CP_LISTEN_ADDR, 8000),
+    )
+    .option(
+      "--agent-port <port>",
+      "host agent port on 127.0.0.1 (default: AGENT_LISTEN_ADDR's, else 50051)",
+      nonNegativeInt,
+      portOf(process.env.AGENT_LISTEN_ADDR, 50051),
+    )
     .option(
       "--files-root <dir>",
       "host agent files (kernels, images, capsules)",
@@ -127,6 +137,12 @@ async function up(ctx: CliContext, o: UpOptions): Promise<void> {
   });
   steps.log("stopping Wrenn");
   await stack.stop();
+}
+
+/** The port of a `host:port` / `:port` address, or `fallback`. */
+export function portOf(addr: string | undefined, fallback: number): number {
+  const port = Number(addr?.split(":").pop());
+  return Number.isInteger(port) && port > 0 && port < 65536 ? port : fallback;
 }
 
 function printSummary(ctx: CliContext, s: Record<string, unknown>): void {
