@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { process as pb } from "@wrenn/protocol";
 import { EnvdHarness, type HttpVersion, runToEnd, waitFor } from "../testing/envd-harness.ts";
 
-const sh = (script: string, extra: Partial<pb.StartRequest> = {}) => ({
+type StartInit = MessageInitShape<typeof pb.StartRequestSchema>;
+type StreamInputInit = MessageInitShape<typeof pb.StreamInputRequestSchema>;
+const sh = (script: string, extra: { tag?: string } = {}): StartInit => ({
   process: { cmd: "/bin/sh", args: ["-c", script] },
   ...extra,
 });
@@ -147,17 +150,17 @@ describe("process service", () => {
     const stream = client.start(sh("head -n 3", { tag: "stream-input" }));
     const it = stream[Symbol.asyncIterator]();
     await it.next();
-    async function* inputs(): AsyncGenerator<Partial<pb.StreamInputRequest>> {
+    async function* inputs(): AsyncGenerator<StreamInputInit> {
       yield {
         event: { case: "start", value: { process: { selector: { case: "tag", value: "stream-input" } } } },
-      } as never;
+      };
       for (const line of ["a\n", "b\n", "c\n"]) {
         yield {
           event: { case: "data", value: { input: { input: { case: "stdin", value: Buffer.from(line) } } } },
-        } as never;
+        };
       }
     }
-    await client.streamInput(inputs() as never);
+    await client.streamInput(inputs());
     const r = await runToEnd({ [Symbol.asyncIterator]: () => it });
     assert.equal(r.stdout, "a\nb\nc\n");
   });
