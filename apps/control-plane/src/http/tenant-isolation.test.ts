@@ -62,8 +62,8 @@ describe("tenant isolation", () => {
         const boundary = "xyz";
         const payload = `--${boundary}\r\nContent-Disposition: form-data; name="path"\r\n\r\n/x\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\nhi\r\n--${boundary}--\r\n`;
         const headers: Record<string, string> = { "content-type": `multipart/form-data; boundary=${boundary}` };
-        if ("key" in cred) headers["x-api-key"] = cred.key;
-        else headers.authorization = `Bearer ${cred.jwt}`;
+        if ("key" in cred && cred.key) headers["x-api-key"] = cred.key;
+        else if ("jwt" in cred) headers.authorization = `Bearer ${cred.jwt}`;
         const r = await h.app.inject({ method: "POST", url, headers, payload });
         assert.equal(r.statusCode, 404, `${url}: ${r.body}`);
       }

@@ -4,6 +4,7 @@ import { hostagent } from "@wrenn/protocol";
 import pino from "pino";
 import { AgentPool } from "../agents/agent-pool.ts";
 import { openDatabase } from "../db/database.ts";
+import type { openTestDatabase } from "../testing/test-db.ts";
 import { Harness, type TestUser } from "../testing/harness.ts";
 import { createHostMonitor } from "./host-monitor.ts";
 import { LockedInterval } from "./locked-interval.ts";
@@ -88,7 +89,7 @@ describe("host monitor", () => {
   it("runs a locked job in only one of two sessions (PostgreSQL)", {
     skip: !process.env.WRENN_TEST_DATABASE_URL && "needs WRENN_TEST_DATABASE_URL",
   }, async () => {
-    const url = h.db.url!;
+    const url = (h.db as Awaited<ReturnType<typeof openTestDatabase>>).url!;
     const a = await openDatabase({ url, poolSize: 1 });
     const b = await openDatabase({ url, poolSize: 1 });
     try {

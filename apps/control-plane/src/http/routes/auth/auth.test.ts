@@ -49,7 +49,7 @@ describe("auth routes", () => {
     const me = await h.req("GET", "/v1/me", { jwt: a.json.token });
     assert.deepEqual(me.json, { name: "First", email: "first@example.com", has_password: true, providers: [] });
     const second = await h.user("second");
-    const c2 = JSON.parse(Buffer.from(second.token.split(".")[1], "base64url").toString());
+    const c2 = JSON.parse(Buffer.from(second.token.split(".")[1] ?? "", "base64url").toString());
     assert.equal(c2.is_admin, undefined, "only the first user is admin");
   });
 
