@@ -10,7 +10,7 @@ import { freePort } from "./free-port.ts";
 import { ManagedProcess } from "./managed-process.ts";
 import { api, destroyAllCapsules, loginJwt } from "./stack-api.ts";
 import { REPO_ROOT, readState, type StackState, stackLayout, writePrivateJson } from "./stack-layout.ts";
-import { waitFor } from "./wait-for.ts";
+import { StopWaiting, waitFor } from "./wait-for.ts";
 
 /** The admin account `wrenn up` creates. */
 export const ADMIN_EMAIL = "admin@wrenn.local";
@@ -157,7 +157,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await waitFor(
       `host ${hostId} to be online (agent log: ${layout.agentLog})`,
       async () => {
-        if (!agent.isRunning) throw new Error(`the host agent exited:\n${agent.logTail()}`);
+        if (!agent.isRunning) throw new StopWaiting(`the host agent exited:\n${agent.logTail()}`);
         const host = await api<{ status: string }>(baseUrl, `/v1/hosts/${hostId}`, { jwt: token });
         return host.status === "online" ? true : undefined;
       },
@@ -200,7 +200,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 }
 
 async function healthy(baseUrl: string, cp: ManagedProcess): Promise<boolean> {
-  if (!cp.isRunning) throw new Error(`the control plane exited:\n${cp.logTail()}`);
+  if (!cp.isRunning) throw new StopWaiting(`the control plane exited:\n${cp.logTail()}`);
   const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(5000) });
   return res.ok;
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ManagedProcess } from "./managed-process.ts";
 import { isOurProcess } from "./stack-control.ts";
-import { waitFor } from "./wait-for.ts";
+import { StopWaiting, waitFor } from "./wait-for.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "wrenn-mp-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -68,5 +68,20 @@ describe("waitFor", () => {
       ),
       /timed out .* waiting for never: still down/,
     );
+  });
+
+  it("stops at once when the probe throws StopWaiting", async () => {
+    const started = Date.now();
+    await assert.rejects(
+      waitFor(
+        "a dead process",
+        async () => {
+          throw new StopWaiting("it exited");
+        },
+        { timeoutMs: 60_000 },
+      ),
+      /it exited/,
+    );
+    assert.ok(Date.now() - started < 30_000, "waitFor kept polling after StopWaiting");
   });
 });

@@ -1,3 +1,8 @@
+/** Thrown by a probe to stop waiting at once (e.g. the process being waited for has exited). */
+export class StopWaiting extends Error {
+  override name = "StopWaiting";
+}
+
 /** Polls `probe` until it returns a value other than `undefined`, with a deadline and an optional abort. */
 export async function waitFor<T>(
   what: string,
@@ -12,6 +17,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value !== undefined) return value;
     } catch (err) {
+      if (err instanceof StopWaiting) throw new Error(err.message, { cause: err });
       lastError = err;
     }
     if (Date.now() > deadline) {
