@@ -21,7 +21,14 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # npm ci when node_modules is missing or older than the lock file.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# (also when a workspace bin link such as node_modules/.bin/wrenn is missing).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -e node_modules/.bin/wrenn ]; then
   echo "==> Installing npm packages (npm ci)"
   npm ci --no-fund --no-audit --loglevel=error
+fi
+
+# The SDK's dist/ so `import { Capsule } from "wrenn"` works with plain node, as in the README.
+if [ ! -f sdks/typescript/dist/index.js ] || [ -n "$(find sdks/typescript/src -newer sdks/typescript/dist/index.js -name '*.ts' -print -quit)" ]; then
+  echo "==> Building the TypeScript SDK (sdks/typescript/dist)"
+  npm run build -w wrenn --silent
 fi
