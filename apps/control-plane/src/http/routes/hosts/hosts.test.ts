@@ -127,8 +127,9 @@ describe("host routes", () => {
 
   it("refuses to delete a host with capsules unless forced, and previews them", async () => {
     const key = await h.apiKey(admin);
-    const { hostId, agent } = await h.onlineHost(admin, "10.9.9.9:50051", 1 << 20);
-    // Make this host the emptiest by far so the scheduler picks it.
+    const { hostId, agent } = await h.onlineHost(admin, "10.9.9.9:50051");
+    // Take the other hosts out of scheduling so the capsule lands here.
+    await h.db.db.updateTable("hosts").set({ status: "offline" }).where("id", "!=", hostId).execute();
     const id = await h.capsule(key);
     const row = await h.db.db.selectFrom("capsules").select("host_id").where("id", "=", id).executeTakeFirstOrThrow();
     assert.equal(row.host_id, hostId);
