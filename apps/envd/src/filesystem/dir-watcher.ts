@@ -25,12 +25,14 @@ const SCAN_LIMIT = 20_000;
 /**
  * Watches a directory and reports CREATE / WRITE / REMOVE / RENAME / CHMOD like the reference (fsnotify).
  * node's fs.watch only says "rename" or "change", so the watcher remembers each entry's inode and mode:
- * a name that vanished and a name that appeared with the same inode within 50 ms form a RENAME (old name)
- * plus CREATE (new name); a "change" that altered only the mode is a CHMOD.
+ * a name that vanished and a name that appeared with the same inode within 50 ms (in either order) form a
+ * RENAME (old name) plus CREATE (new name); a "change" that altered only the mode is a CHMOD.
  */
 export class DirWatcher {
   private readonly known = new Map<string, Known>();
   private readonly vanished = new Map<number, { name: string; timer: NodeJS.Timeout }>();
+  /** Inodes that just appeared under a new name (inotify may report the new name before the old one). */
+  private readonly appeared = new Map<number, NodeJS.Timeout>();
   private fsWatcher: FSWatcher | undefined;
   private chain: Promise<void> = Promise.resolve();
   private isClosed = false;
@@ -106,6 +108,13 @@ export class DirWatcher {
         return;
       }
       this.known.delete(name);
+      const arrival = this.appeared.get(prev.ino);
+      if (arrival) {
+        clearTimeout(arrival);
+        this.appeared.delete(prev.ino);
+        this.emit(name, pb.EventType.RENAME);
+        return;
+      }
       const timer = setTimeout(() => {
         this.vanished.delete(prev.ino);
         this.emit(name, pb.EventType.REMOVE);
@@ -119,6 +128,11 @@ export class DirWatcher {
         clearTimeout(moved.timer);
         this.vanished.delete(st.ino);
         this.emit(moved.name, pb.EventType.RENAME);
+      } else {
+        const ino = st.ino;
+        clearTimeout(this.appeared.get(ino));
+        const timer = setTimeout(() => this.appeared.delete(ino), RENAME_PAIR_MS);
+        this.appeared.set(ino, timer);
       }
       this.remember(name, st);
       this.emit(name, pb.EventType.CREATE);
@@ -136,6 +150,8 @@ export class DirWatcher {
     this.isClosed = true;
     this.fsWatcher?.close();
     for (const { timer } of this.vanished.values()) clearTimeout(timer);
+    for (const timer of this.appeared.values()) clearTimeout(timer);
     this.vanished.clear();
+    this.appeared.clear();
   }
 }

@@ -1,4 +1,4 @@
-import { cp, lstat, readdir, rename, rm } from "node:fs/promises";
+import { cp, lstat, readdir, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { filesystem as pb } from "@wrenn/protocol";
@@ -95,10 +95,12 @@ export function createFilesystemService(deps: FilesystemServiceDeps): ServiceImp
     remove: (req, ctx) =>
       asConnect(async () => {
         const { path } = await pathOf(req.path, ctx);
-        await lstat(path).catch((err: unknown) => {
+        const st = await lstat(path).catch((err: unknown) => {
           throw EnvdError.from(err, path);
         });
-        await rm(path, { recursive: true }).catch((err: unknown) => {
+        // unlink for non-directories: rm's retry logic would turn an EPERM into a misleading ENOTDIR.
+        const removal = st.isDirectory() ? rm(path, { recursive: true }) : unlink(path);
+        await removal.catch((err: unknown) => {
           throw EnvdError.from(err, path);
         });
         return {};
