@@ -83,6 +83,9 @@ export interface Vmm {
   boot(spec: VmSpec, options: StartOptions): Promise<Vm>;
   /** Starts a VM from saved state. Resolves with the guest running. */
   restore(spec: VmSpec, statePath: string, options: StartOptions & { readonly ignoreShared: boolean }): Promise<Vm>;
-  /** Re-attaches to a VM process started by an earlier agent; undefined if it is gone or not ours. */
-  adopt(spec: VmSpec, pid: number, options: StartOptions): Promise<Vm | undefined>;
+  /**
+   * Re-attaches to a VM process started by an earlier agent; undefined if it is gone or not ours. `spawnDir` is the
+   * folder the process was started in when it has since been renamed (pooled clones are renamed at hand-out).
+   */
+  adopt(spec: VmSpec, pid: number, options: StartOptions & { readonly spawnDir?: string }): Promise<Vm | undefined>;
 }

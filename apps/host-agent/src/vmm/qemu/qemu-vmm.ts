@@ -59,7 +59,7 @@ export function createQemuVmm(options: QemuVmmOptions): Vmm {
     async adopt(spec, pid, opts): Promise<Vm | undefined> {
       if (!isAlive(pid)) return undefined;
       const argv = await readCmdline(pid);
-      const qmpArg = `unix:${escapeOptionValue(vmFiles(spec.dir).qmpSocket)},server=on,wait=off`;
+      const qmpArg = `unix:${escapeOptionValue(vmFiles(opts.spawnDir ?? spec.dir).qmpSocket)},server=on,wait=off`;
       // The pid may have been reused by an unrelated process: only adopt the QEMU that owns this VM's QMP socket.
       if (!argv?.includes(qmpArg)) return undefined;
       try {

@@ -1,0 +1,278 @@
+/**
+ * The capsules of this host: create (a warm-template clone, from the pool when one is ready), destroy, look up,
+ * re-adopt after an agent restart, and the inactivity reaper. RPC handlers call this; it decides.
+ */
+import { rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { AgentError, errors } from "../errors.ts";
+import { SAFE_NAME } from "../storage/layout.ts";
+import { templateKey } from "../templates/template-key.ts";
+import type { ReadyTemplate, TemplateStore } from "../templates/template-store.ts";
+import { adoptCapsules } from "./adopt.ts";
+import { Capsule, type CapsuleView } from "./capsule.ts";
+import { type CapsuleRecord, writeRecord } from "./capsule-record.ts";
+import { type Clone, type CloneDeps, discardClone, restoreClone } from "./clone-factory.ts";
+import { ClonePool } from "./clone-pool.ts";
+import { newIdentity } from "./identity.ts";
+import { createReaper, type InactivityHook } from "./reaper.ts";
+
+/** What a create asks for (zero values mean defaults). */
+export interface CreateCapsuleInput {
+  readonly capsuleId: string;
+  readonly teamId: string;
+  readonly template: string;
+  readonly vcpus: number;
+  readonly memoryMb: number;
+  readonly timeoutSec: number;
+  readonly diskSizeMb: number;
+  readonly defaultUser: string;
+  readonly defaultEnv: Record<string, string>;
+}
+
+/** Dependencies of the manager. */
+export interface CapsuleManagerDeps extends CloneDeps {
+  readonly templates: TemplateStore;
+  readonly poolSize: number;
+  readonly defaultMemoryMb: number;
+  /** agent_version, kernel_version, vmm, accelerator: copied into every capsule's metadata. */
+  readonly hostMetadata: Record<string, string>;
+  /** Called when a capsule's inactivity timeout passes. Pausing is a later issue; see reaper.ts. */
+  readonly onInactive?: InactivityHook;
+  /** Told when a capsule's VM comes up (create, re-adopt) and goes away (destroy, death): metrics sampling. */
+  readonly events?: { up(capsule: Capsule): void; gone(capsuleId: string): void };
+}
+
+/** The manager's surface. */
+export interface CapsuleManager {
+  /** Re-adopts capsules left running by an earlier agent and cleans up what is dead. */
+  start(): Promise<void>;
+  create(input: CreateCapsuleInput): Promise<CapsuleView>;
+  destroy(capsuleId: string): Promise<void>;
+  /** The running capsule; rejects with not_found / invalid_state. Resets its inactivity clock when `touch`. */
+  get(capsuleId: string, touch?: boolean): Capsule;
+  list(): CapsuleView[];
+  /** Builds the template of `shape` and fills its pool (used at start for the configured templates). */
+  prewarm(template: string, vcpus?: number, memoryMb?: number): Promise<void>;
+  /** Pool figures per template key (for the benchmark). */
+  poolStats(): Record<string, { ready: number; made: number; avgMakeMs: number }>;
+  /** Waits until every pool is full (or gave up); for tests and benchmarks. */
+  poolsIdle(): Promise<void>;
+  /** Stops the reaper and pools; leaves capsules running for the next agent (`destroyAll` for Terminate). */
+  shutdown(options: { destroyAll: boolean }): Promise<void>;
+}
+
+/** Creates the manager. */
+export function createCapsuleManager(deps: CapsuleManagerDeps): CapsuleManager {
+  const capsules = new Map<string, Capsule>();
+  const creating = new Set<string>();
+  const pools = new Map<string, ClonePool>();
+  const log = deps.log.child({ component: "capsules" });
+
+  const poolFor = (template: ReadyTemplate): ClonePool | undefined => {
+    if (deps.poolSize === 0) return undefined;
+    let pool = pools.get(template.meta.key);
+    if (!pool) {
+      pool = new ClonePool(template, {
+        size: deps.poolSize,
+        restore: (t, id) => restoreClone(deps, t, id, true),
+        record: (id, clone) => writeRecord(deps.layout.sandbox(id).record, pooledRecord(id, template, clone)),
+        dirOf: (id) => deps.layout.sandbox(id).dir,
+        log,
+      });
+      pools.set(template.meta.key, pool);
+      pool.refill();
+    }
+    return pool;
+  };
+
+  const reaper = createReaper({
+    capsules: () => [...capsules.values()],
+    onInactive:
+      deps.onInactive ??
+      ((c) =>
+        log.warn({ capsuleId: c.id }, "inactivity timeout passed; auto-pause not implemented yet, leaving it running")),
+    onDead: async (c) => {
+      log.error({ capsuleId: c.id, pid: c.vm.pid }, "capsule VM exited unexpectedly; removing it");
+      await removeCapsule(c);
+    },
+    log,
+  });
+
+  async function removeCapsule(c: Capsule): Promise<void> {
+    c.isDestroying = true;
+    c.envd.close();
+    try {
+      await c.vm.kill();
+    } finally {
+      capsules.delete(c.id);
+      deps.events?.gone(c.id);
+      await rm(c.dir, { recursive: true, force: true });
+      await rm(join(deps.layout.root, "snapshots", c.id), { recursive: true, force: true });
+    }
+  }
+
+  async function create(input: CreateCapsuleInput): Promise<CapsuleView> {
+    const id = input.capsuleId;
+    if (!SAFE_NAME.test(id)) throw errors.invalidArgument(`capsule id "${id}" must be 1-63 letters, digits, . _ -`);
+    if (capsules.has(id) || creating.has(id)) throw errors.capsuleExists(id);
+    const shape = {
+      template: input.template || "minimal",
+      vcpus: input.vcpus || 1,
+      memoryMb: input.memoryMb || deps.defaultMemoryMb,
+    };
+    if (shape.vcpus > 16) throw errors.invalidArgument(`vcpus ${shape.vcpus} is more than this host offers (max 16)`);
+    if (shape.memoryMb < 128 || shape.memoryMb > 16384) {
+      throw errors.invalidArgument(`memory_mb ${shape.memoryMb} must be between 128 and 16384`);
+    }
+    creating.add(id);
+    const started = Date.now();
+    const dir = deps.layout.sandbox(id).dir;
+    let clone: Clone | undefined;
+    try {
+      const template = await deps.templates.ensure(shape);
+      const pooled = poolFor(template)?.take();
+      let spawnDir = dir;
+      if (pooled) {
+        await rename(pooled.dir, dir);
+        clone = pooled.clone;
+        spawnDir = pooled.dir;
+      } else {
+        clone = await restoreClone(deps, template, id, false);
+      }
+      const identity = newIdentity();
+      await clone.envd.init(
+        {
+          accessToken: identity.accessToken,
+          envVars: input.defaultEnv,
+          defaultUser: input.defaultUser || undefined,
+          timestamp: Date.now(),
+          rngSeed: identity.rngSeed,
+          hostname: identity.hostname,
+          macAddress: identity.macAddress,
+        },
+        10_000,
+      );
+      const now = Date.now();
+      const record: CapsuleRecord = {
+        version: 1,
+        capsuleId: id,
+        teamId: input.teamId,
+        template: shape.template,
+        templateKey: templateKey(shape),
+        vcpus: shape.vcpus,
+        memoryMb: shape.memoryMb,
+        timeoutSec: input.timeoutSec,
+        diskSizeMb: input.diskSizeMb,
+        defaultUser: input.defaultUser,
+        status: "running",
+        statusReason: "user",
+        pid: clone.vm.pid,
+        spawnDir,
+        hostPort: clone.hostPort,
+        kernelArgs: template.meta.kernelArgs,
+        accessToken: identity.accessToken,
+        createdAtMs: now,
+        lastActiveAtMs: now,
+        metadata: { ...deps.hostMetadata, envd_version: clone.envdVersion },
+      };
+      await writeRecord(deps.layout.sandbox(id).record, record);
+      const capsule = new Capsule(record, clone.vm, clone.envd, dir);
+      capsules.set(id, capsule);
+      deps.events?.up(capsule);
+      log.info(
+        { capsuleId: id, template: shape.template, pooled: Boolean(pooled), ms: now - started },
+        "capsule created",
+      );
+      return capsule.view();
+    } catch (err) {
+      if (clone) await discardClone(clone, dir);
+      else await rm(dir, { recursive: true, force: true });
+      const e = AgentError.from(err);
+      log.warn({ capsuleId: id, code: e.code, err: e.message }, "capsule create failed");
+      throw e;
+    } finally {
+      creating.delete(id);
+    }
+  }
+
+  return {
+    async start() {
+      const adopted = await adoptCapsules(deps, log);
+      for (const c of adopted) {
+        capsules.set(c.id, c);
+        deps.events?.up(c);
+      }
+      reaper.start();
+    },
+    create,
+    async destroy(capsuleId) {
+      const c = capsules.get(capsuleId);
+      if (!c || c.isDestroying) throw errors.capsuleNotFound(capsuleId);
+      await removeCapsule(c);
+      log.info({ capsuleId }, "capsule destroyed");
+    },
+    get(capsuleId, touch = false) {
+      const c = capsules.get(capsuleId);
+      if (!c || c.isDestroying) throw errors.capsuleNotFound(capsuleId);
+      if (c.record.status !== "running") throw errors.invalidState(capsuleId, c.record.status, "use");
+      if (touch) c.touch();
+      return c;
+    },
+    list: () => [...capsules.values()].filter((c) => !c.isDestroying).map((c) => c.view()),
+    async prewarm(template, vcpus = 1, memoryMb = deps.defaultMemoryMb) {
+      const ready = await deps.templates.ensure({ template, vcpus, memoryMb });
+      poolFor(ready);
+    },
+    poolStats() {
+      const out: Record<string, { ready: number; made: number; avgMakeMs: number }> = {};
+      for (const [key, p] of pools) {
+        out[key] = { ready: p.readyCount, made: p.made, avgMakeMs: p.made ? Math.round(p.makeMs / p.made) : 0 };
+      }
+      return out;
+    },
+    async poolsIdle() {
+      await Promise.all([...pools.values()].map((p) => p.idle()));
+    },
+    async shutdown({ destroyAll }) {
+      reaper.stop();
+      await Promise.all([...pools.values()].map((p) => p.close()));
+      pools.clear();
+      if (destroyAll) {
+        await Promise.all([...capsules.values()].map((c) => removeCapsule(c).catch(() => undefined)));
+      } else {
+        for (const c of capsules.values()) {
+          c.envd.close();
+          c.vm.detach();
+        }
+        capsules.clear();
+      }
+    },
+  };
+}
+
+function pooledRecord(id: string, template: ReadyTemplate, clone: Clone): CapsuleRecord {
+  const now = Date.now();
+  const shape = template.meta.shape;
+  return {
+    version: 1,
+    capsuleId: id,
+    teamId: "",
+    template: shape.template,
+    templateKey: template.meta.key,
+    vcpus: shape.vcpus,
+    memoryMb: shape.memoryMb,
+    timeoutSec: 0,
+    diskSizeMb: 0,
+    defaultUser: "",
+    status: "pooled",
+    statusReason: "pool",
+    pid: clone.vm.pid,
+    spawnDir: clone.spawnDir,
+    hostPort: clone.hostPort,
+    kernelArgs: template.meta.kernelArgs,
+    accessToken: "",
+    createdAtMs: now,
+    lastActiveAtMs: now,
+    metadata: {},
+  };
+}
