@@ -1,6 +1,6 @@
 import { chown, mkdir } from "node:fs/promises";
 import { dirname, relative, sep } from "node:path";
-import { EnvdError } from "../errors.ts";
+import { EnvdError, errors } from "../errors.ts";
 import type { UserIdentity } from "../users.ts";
 
 /** Gives `path` to the user when envd can change ownership (it runs as root); otherwise leaves it. */
@@ -18,6 +18,8 @@ export async function makeDirsAsUser(dir: string, user: UserIdentity): Promise<b
   try {
     first = await mkdir(dir, { recursive: true });
   } catch (err) {
+    // mkdir -p over an existing file says EEXIST; what the caller needs to hear is "not a directory".
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") throw errors.notADirectory(dir);
     throw EnvdError.from(err, dir);
   }
   if (first === undefined) return false;
