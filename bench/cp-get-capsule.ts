@@ -28,15 +28,28 @@ url.pathname = `/${dbName}`;
 const admin = new pg.Client({ connectionString: adminUrl });
 await admin.connect();
 await admin.query(`create database ${dbName}`);
-const env = { ...process.env, DATABASE_URL: url.toString(), CP_LISTEN_ADDR: `127.0.0.1:${port}`, LOG_LEVEL: "warn", JWT_SECRET: "bench-secret-bench-secret-bench-secret" };
+const env = {
+  ...process.env,
+  DATABASE_URL: url.toString(),
+  CP_LISTEN_ADDR: `127.0.0.1:${port}`,
+  LOG_LEVEL: "warn",
+  JWT_SECRET: "bench-secret-bench-secret-bench-secret",
+};
 const main = join(root, "apps/control-plane/src/main.ts");
-const boot = spawnSync(process.execPath, ["--import", "tsx", main, "bootstrap", "--email", "bench@example.com", "--password", "benchbench"], { env, encoding: "utf8" });
+const boot = spawnSync(
+  process.execPath,
+  ["--import", "tsx", main, "bootstrap", "--email", "bench@example.com", "--password", "benchbench"],
+  { env, encoding: "utf8" },
+);
 if (boot.status !== 0) throw new Error(`bootstrap failed: ${boot.stderr}`);
 const { api_key: key, team_id: teamId } = JSON.parse(boot.stdout) as { api_key: string; team_id: string };
 const capsuleId = "cl-bench000000000000000000000";
 const db = new pg.Client({ connectionString: url.toString() });
 await db.connect();
-await db.query("insert into capsules (id, team_id, template, status, vcpus, memory_mb) values ($1, $2, 'minimal', 'running', 1, 512)", [capsuleId, teamId]);
+await db.query(
+  "insert into capsules (id, team_id, template, status, vcpus, memory_mb) values ($1, $2, 'minimal', 'running', 1, 512)",
+  [capsuleId, teamId],
+);
 await db.end();
 
 const server = spawn(process.execPath, ["--import", "tsx", main], { env, stdio: ["ignore", "ignore", "inherit"] });
@@ -81,7 +94,16 @@ try {
   lat.sort((a, b) => a - b);
   const p = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]?.toFixed(2);
   console.log(
-    JSON.stringify({ bench: "GET /v1/capsules/{id} (API key, PostgreSQL)", connections, seconds: elapsed, requests: lat.length, errors, req_per_s: Math.round(lat.length / elapsed), p50_ms: p(0.5), p99_ms: p(0.99) }),
+    JSON.stringify({
+      bench: "GET /v1/capsules/{id} (API key, PostgreSQL)",
+      connections,
+      seconds: elapsed,
+      requests: lat.length,
+      errors,
+      req_per_s: Math.round(lat.length / elapsed),
+      p50_ms: p(0.5),
+      p99_ms: p(0.99),
+    }),
   );
 } finally {
   agent.destroy();

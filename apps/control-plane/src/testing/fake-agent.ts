@@ -29,13 +29,15 @@ export class FakeAgent {
     this.calls.push(name);
     this.lastAuth = ctx?.requestHeader.get("authorization") ?? undefined;
     if (this.down) throw new ConnectError("agent down", Code.Unavailable);
-    if (capsuleId !== undefined && !this.capsules.has(capsuleId)) throw new ConnectError(`capsule ${capsuleId} not found`, Code.NotFound);
+    if (capsuleId !== undefined && !this.capsules.has(capsuleId))
+      throw new ConnectError(`capsule ${capsuleId} not found`, Code.NotFound);
   }
 
   private run(cmd: string, args: string[]): { stdout: Uint8Array; stderr: Uint8Array; exitCode: number } {
     const enc = (s: string) => new TextEncoder().encode(s);
     if (cmd === "echo") return { stdout: enc(`${args.join(" ")}\n`), stderr: new Uint8Array(), exitCode: 0 };
-    if (cmd === "binary") return { stdout: new Uint8Array([0xff, 0xfe, 0x00, 0x80]), stderr: new Uint8Array(), exitCode: 0 };
+    if (cmd === "binary")
+      return { stdout: new Uint8Array([0xff, 0xfe, 0x00, 0x80]), stderr: new Uint8Array(), exitCode: 0 };
     if (cmd === "fail") return { stdout: new Uint8Array(), stderr: enc("failed\n"), exitCode: Number(args[0] ?? 1) };
     if (cmd === "env") return { stdout: enc(JSON.stringify(args)), stderr: new Uint8Array(), exitCode: 0 };
     return { stdout: new Uint8Array(), stderr: enc(`${cmd}: not found\n`), exitCode: 127 };
@@ -48,7 +50,12 @@ export class FakeAgent {
     return {
       getHostInfo: (_r, ctx) => {
         this.check("getHostInfo", undefined, ctx);
-        return { agentVersion: "fake", accelerator: "tcg", templates: ["minimal"], runningCapsules: this.capsules.size };
+        return {
+          agentVersion: "fake",
+          accelerator: "tcg",
+          templates: ["minimal"],
+          runningCapsules: this.capsules.size,
+        };
       },
       createCapsule: (r, ctx) => {
         this.check("createCapsule", undefined, ctx);
@@ -96,7 +103,11 @@ export class FakeAgent {
         this.check("exec", r.capsuleId, ctx);
         if (r.cmd === "sleep") throw new ConnectError("command timed out", Code.DeadlineExceeded);
         if (r.cmd === "printenv") {
-          return { stdout: new TextEncoder().encode(JSON.stringify({ envs: r.envs, cwd: r.cwd })), exitCode: 0, durationMs: 1n };
+          return {
+            stdout: new TextEncoder().encode(JSON.stringify({ envs: r.envs, cwd: r.cwd })),
+            exitCode: 0,
+            durationMs: 1n,
+          };
         }
         return { ...this.run(r.cmd, r.args), durationMs: 3n };
       },
@@ -125,14 +136,19 @@ export class FakeAgent {
       killProcess: (r, ctx) => {
         this.check("killProcess", r.capsuleId, ctx);
         const sel = r.selector?.selector;
-        const pid = sel?.case === "pid" ? sel.value : [...this.processes].find(([, p]) => sel?.case === "tag" && p.tag === sel.value)?.[0];
+        const pid =
+          sel?.case === "pid"
+            ? sel.value
+            : [...this.processes].find(([, p]) => sel?.case === "tag" && p.tag === sel.value)?.[0];
         if (pid === undefined || !this.processes.delete(pid)) throw new ConnectError("no such process", Code.NotFound);
         return {};
       },
       connectProcess: async function* (r, ctx) {
         self.check("connectProcess", r.capsuleId, ctx);
         const sel = r.selector?.selector;
-        const entry = [...self.processes].find(([pid, p]) => (sel?.case === "pid" ? pid === sel.value : p.tag === sel?.value));
+        const entry = [...self.processes].find(([pid, p]) =>
+          sel?.case === "pid" ? pid === sel.value : p.tag === sel?.value,
+        );
         if (!entry) throw new ConnectError("no such process", Code.NotFound);
         yield { event: { event: { case: "start", value: { pid: entry[0] } } } };
         yield { event: { event: { case: "stdout", value: new TextEncoder().encode(`attached ${entry[1].tag}\n`) } } };
@@ -217,12 +233,32 @@ export class FakeAgent {
         this.check("listDir", r.capsuleId, ctx);
         const entries = [...this.files.keys()]
           .filter((p) => p.startsWith(r.path))
-          .map((p) => ({ name: p.split("/").pop()!, path: p, type: "file", size: BigInt(this.files.get(p)!.length), mode: 0o644, permissions: "-rw-r--r--", owner: "root", group: "root", modifiedAt: 1700000000n }));
+          .map((p) => ({
+            name: p.split("/").pop()!,
+            path: p,
+            type: "file",
+            size: BigInt(this.files.get(p)!.length),
+            mode: 0o644,
+            permissions: "-rw-r--r--",
+            owner: "root",
+            group: "root",
+            modifiedAt: 1700000000n,
+          }));
         return { entries };
       },
       makeDir: (r, ctx) => {
         this.check("makeDir", r.capsuleId, ctx);
-        return { entry: { name: r.path.split("/").pop()!, path: r.path, type: "directory", mode: 0o755, permissions: "drwxr-xr-x", owner: "root", group: "root" } };
+        return {
+          entry: {
+            name: r.path.split("/").pop()!,
+            path: r.path,
+            type: "directory",
+            mode: 0o755,
+            permissions: "drwxr-xr-x",
+            owner: "root",
+            group: "root",
+          },
+        };
       },
       removePath: (r, ctx) => {
         this.check("removePath", r.capsuleId, ctx);

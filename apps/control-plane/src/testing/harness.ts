@@ -60,11 +60,22 @@ export class Harness {
   }
 
   /** Sends a request through `app.inject`. */
-  async req(method: InjectOptions["method"], url: string, cred?: Cred, body?: unknown, headers: Record<string, string> = {}): Promise<TestResponse> {
+  async req(
+    method: InjectOptions["method"],
+    url: string,
+    cred?: Cred,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<TestResponse> {
     const h: Record<string, string> = { ...headers };
     if (cred && "jwt" in cred) h.authorization = `Bearer ${cred.jwt}`;
     if (cred && "key" in cred) h["x-api-key"] = cred.key;
-    const r = await this.app.inject({ method, url, headers: h, ...(body !== undefined ? { payload: body as string } : {}) });
+    const r = await this.app.inject({
+      method,
+      url,
+      headers: h,
+      ...(body !== undefined ? { payload: body as string } : {}),
+    });
     let json: unknown;
     try {
       json = r.body ? JSON.parse(r.body) : undefined;

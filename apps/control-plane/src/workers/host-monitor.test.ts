@@ -4,8 +4,8 @@ import { hostagent } from "@wrenn/protocol";
 import pino from "pino";
 import { AgentPool } from "../agents/agent-pool.ts";
 import { openDatabase } from "../db/database.ts";
-import type { openTestDatabase } from "../testing/test-db.ts";
 import { Harness, type TestUser } from "../testing/harness.ts";
+import type { openTestDatabase } from "../testing/test-db.ts";
 import { createHostMonitor } from "./host-monitor.ts";
 import { LockedInterval } from "./locked-interval.ts";
 
