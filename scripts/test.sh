@@ -33,3 +33,12 @@ esac
 # the VM tests share two cores and must not starve each other.
 # shellcheck disable=SC2086
 node --import tsx --test --test-concurrency=1 --test-timeout=900000 $files
+
+# With PostgreSQL 15 running, the control plane's database tests ran against it above; run them once more on
+# the embedded database (PGlite, the zero-setup default), which is PostgreSQL 18 and parses types differently.
+if [ "$mode" = all ]; then
+  echo "==> Control-plane database tests again on the embedded database (PGlite)"
+  # shellcheck disable=SC2046
+  env -u WRENN_TEST_DATABASE_URL node --import tsx --test --test-concurrency=1 --test-timeout=900000 \
+    $(find apps/control-plane -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+fi
