@@ -31,7 +31,8 @@ export async function ensureBaseTree(layout: HostLayout, progress: Progress, for
     return { tarball, hash };
   }
   const mirror = await hostMirror(BASE_RECIPE.suite);
-  await progress.step(`base tree: debootstrap ${BASE_RECIPE.variant} ${BASE_RECIPE.suite} from ${mirror}`, (s) =>
+  progress.info(`base tree: no cached ${tarball}; debootstrap from ${mirror} (1–3 min)`);
+  await progress.step(`base tree: debootstrap ${BASE_RECIPE.variant} ${BASE_RECIPE.suite}`, (s) =>
     withScratchDir(layout.scratchDir, "base", async (dir) => {
       const tree = join(dir, "tree");
       await runCommand(

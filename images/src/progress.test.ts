@@ -67,3 +67,20 @@ describe("createProgress", () => {
     assert.match(h.out.at(-1)!, /✗ mkfs/);
   });
 });
+
+describe("createProgress on a narrow terminal", () => {
+  it("cuts the status line to the terminal width so \\r can redraw it", async () => {
+    let t = 0;
+    const out: string[] = [];
+    const progress = createProgress({
+      out: { isTTY: true, columns: 40, write: (s: string) => out.push(s) },
+      now: () => t,
+    });
+    await progress.step("debootstrap", async (s) => {
+      t += 500;
+      s.tick("I: Retrieving a-very-long-package-name-that-would-wrap 1.2.3-4");
+    });
+    const status = out.find((l) => l.startsWith("\r\x1b[K  "));
+    assert.equal(status?.length, "\r\x1b[K".length + 39);
+  });
+});

@@ -2,6 +2,8 @@
 export interface ProgressOutput {
   write(text: string): unknown;
   isTTY?: boolean;
+  /** Terminal width; the live status line is cut to fit so that `\r` can redraw it. */
+  columns?: number;
 }
 
 /** Handed to a running step so it can report what it is doing right now. */
@@ -67,7 +69,8 @@ export function createProgress(opts: ProgressOptions): Progress {
           const elapsed = ((t - stepStart) / 1000).toFixed(0);
           const text = detail.replace(/\s+/g, " ").trim().slice(0, 90);
           if (isTTY && t - lastShown >= redrawMs) {
-            opts.out.write(`\r\x1b[K  ${name}: ${ticks} · ${elapsed}s · ${text}`);
+            const status = `  ${name}: ${ticks} · ${elapsed}s · ${text}`;
+            opts.out.write(`\r\x1b[K${status.slice(0, Math.max(20, (opts.out.columns ?? 100) - 1))}`);
             statusShown = true;
             lastShown = t;
           } else if (!isTTY && t - lastShown >= heartbeatMs) {
