@@ -56,7 +56,11 @@ export interface AgentConfig {
 
 /** Parses the environment; throws one error listing every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AgentConfig {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  // Empty means unset, except where empty is a meaningful choice ("prewarm nothing").
+  const keepEmpty = new Set(["AGENT_PREWARM_TEMPLATES"]);
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => v !== undefined && (v !== "" || keepEmpty.has(k))),
+  );
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);

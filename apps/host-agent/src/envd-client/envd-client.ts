@@ -92,9 +92,11 @@ export class EnvdClient {
       timeoutMs,
     });
     if (res.status !== 204 && res.status !== 200) {
+      // An image whose envd predates /init cannot reseed or re-identify clones: refuse it loudly.
+      const hint = res.status === 404 ? " (the image's envd has no /init: rebuild images with `npm run images`)" : "";
       throw new AgentError(
         "guest_error",
-        `envd /init answered ${res.status}: ${res.body.toString("utf8").slice(0, 300)}`,
+        `envd /init answered ${res.status}${hint}: ${res.body.toString("utf8").slice(0, 300)}`,
       );
     }
     this.#token = body.accessToken;
