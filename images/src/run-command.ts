@@ -80,9 +80,10 @@ export function runCommand(
     };
     child.on("error", (err: NodeJS.ErrnoException) => {
       finish();
-      if (err.code === "ENOENT")
-        reject(new BuildError("missing_tool", `${cmd} is not installed`, opts.hint, { cause: err }));
-      else reject(new BuildError("command_failed", `${shown}: ${err.message}`, opts.hint, { cause: err }));
+      // EACCES: not in any readable PATH entry, or found but not executable; either way not runnable.
+      if (err.code === "ENOENT" || err.code === "EACCES") {
+        reject(new BuildError("missing_tool", `${cmd} is not installed (${err.code})`, opts.hint, { cause: err }));
+      } else reject(new BuildError("command_failed", `${shown}: ${err.message}`, opts.hint, { cause: err }));
     });
     child.on("close", (code, signal) => {
       finish();
