@@ -128,9 +128,11 @@ export function createCapsuleManager(deps: CapsuleManagerDeps): CapsuleManager {
     const started = Date.now();
     const dir = deps.layout.sandbox(id).dir;
     let clone: Clone | undefined;
+    let pool: ClonePool | undefined;
     try {
       const template = await deps.templates.ensure(shape);
-      const pooled = poolFor(template)?.take();
+      pool = poolFor(template);
+      const pooled = pool?.take();
       let spawnDir = dir;
       if (pooled) {
         await rename(pooled.dir, dir);
@@ -192,6 +194,7 @@ export function createCapsuleManager(deps: CapsuleManagerDeps): CapsuleManager {
       throw e;
     } finally {
       creating.delete(id);
+      pool?.refill();
     }
   }
 

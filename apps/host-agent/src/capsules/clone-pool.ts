@@ -49,14 +49,16 @@ export class ClonePool {
     return this.#ready.length;
   }
 
-  /** Takes a live clone if one is ready (dead ones are discarded), and starts refilling. */
+  /**
+   * Takes a live clone if one is ready (dead ones are discarded). The caller calls `refill()` once its hand-out is
+   * done: a restore started at once would compete for the CPU with the hand-out it is meant to speed up.
+   */
   take(): PooledClone | undefined {
     let entry = this.#ready.shift();
     while (entry && !entry.clone.vm.isAlive()) {
       void discardClone(entry.clone, entry.dir);
       entry = this.#ready.shift();
     }
-    this.refill();
     return entry;
   }
 
