@@ -200,7 +200,7 @@ describe("envd access token", () => {
 
   it("refuses requests without or with a wrong token, except GET /health", async () => {
     assert.equal((await h.fetch("/health")).status, 200);
-    for (const headers of [{}, { "x-access-token": "wrong" }]) {
+    for (const headers of [{}, { "x-access-token": "wrong" }] as Record<string, string>[]) {
       for (const [path, method] of [
         ["/metrics", "GET"],
         ["/envs", "GET"],

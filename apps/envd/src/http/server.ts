@@ -50,6 +50,14 @@ export class EnvdServer {
       socket.off("data", onData);
       socket.pause();
       socket.unshift(head);
+      if (!isH2) {
+        // The HTTP/1 server would hand the socket's handle to its native parser ("consume"). After we have
+        // read from the socket in JS, its pause() then no longer stops the handle, and a request body that
+        // is not read at once (an upload waiting on mkdir) buffers without bound: measured ~1 GB for a
+        // 1 GiB upload. Marking the handle consumed keeps parsing on the JS stream, whose backpressure works.
+        const handle = (socket as unknown as { _handle?: { _consumed?: boolean } })._handle;
+        if (handle) handle._consumed = true;
+      }
       (isH2 ? this.h2 : this.h1).emit("connection", socket);
       // The HTTP/1 server only attaches a 'data' listener; the socket we paused must flow again so the
       // bytes we put back reach its parser. (The HTTP/2 session drains the buffer itself.)
