@@ -1,6 +1,6 @@
 /**
  * Boots a built template under QEMU TCG and drives envd in it: the end-to-end check of images/.
- *   node --import tsx images/smoke.ts [--root DIR] [--template minimal] [--memory-mb 512] [--timeout-s 180]
+ *   node --import tsx images/smoke.ts [--root DIR] [--template minimal] [--memory-mb 512] [--timeout-s 180] [--append "ro"]
  * Prints boot-to-health time and the output of `uname -r` and `python3 -c 'print(6*7)'` run through
  * envd's Connect API (process.Process/Start). Exit 0 when both answered as expected.
  */
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     template: { type: "string", default: "minimal" },
     "memory-mb": { type: "string", default: "512" },
     "timeout-s": { type: "string", default: "180" },
+    append: { type: "string", default: "" },
   },
 });
 const layout = hostLayout(values.root ?? process.env.AGENT_FILES_ROOTDIR ?? "/var/lib/wrenn");
@@ -82,6 +83,7 @@ async function main(): Promise<number> {
       hostPort,
       tscKhz,
       memoryMb: Number(values["memory-mb"]),
+      appendExtra: values.append,
     });
     const base = `http://127.0.0.1:${hostPort}`;
     await waitHealthy(vm, `${base}/health`, t0 + timeoutMs);
@@ -117,6 +119,11 @@ async function main(): Promise<number> {
         (out) => mounts.every((m) => m.split(" ").every((w) => out.includes(w))),
       ],
     ];
+    // wrenn-init writes resolv.conf from wrenn.dns= (a read-only root keeps the image's 10.0.2.3).
+    const appended = values.append.split(/\s+/);
+    const dnsArg = appended.find((a) => a.startsWith("wrenn.dns="))?.slice("wrenn.dns=".length);
+    const dns = appended.includes("ro") ? "10.0.2.3" : (dnsArg ?? "10.0.2.3");
+    checks.push(["cat", ["/etc/resolv.conf"], (out) => out === `nameserver ${dns}`]);
     if (values.template === "python")
       checks.push(["python3", ["-m", "pip", "--version"], (out) => out.startsWith("pip ")]);
     if (values.template === "node") {

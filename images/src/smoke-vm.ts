@@ -47,6 +47,8 @@ export interface SmokeVmSpec {
   hostPort: number;
   tscKhz: number;
   memoryMb: number;
+  /** Extra kernel arguments appended last (e.g. "ro", "wrenn.ip=…"); later ones win. */
+  appendExtra?: string;
 }
 
 /** The QEMU TCG command line of vm.md §9 for one microvm with a virtio disk and user networking. */
@@ -55,7 +57,10 @@ export function qemuArgs(spec: SmokeVmSpec): string[] {
     "console=ttyS0 quiet panic=-1",
     `tsc_early_khz=${spec.tscKhz} tsc=reliable no_timer_check`,
     "root=/dev/vda rw rootfstype=ext4 init=/sbin/wrenn-init",
-  ].join(" ");
+    spec.appendExtra ?? "",
+  ]
+    .join(" ")
+    .trim();
   return [
     ...[
       "-M",
