@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-all}"
 
-unit_files() { find apps packages sdks -name '*.test.ts' -not -path '*/node_modules/*' | sort; }
+unit_files() { find apps packages sdks images -name '*.test.ts' -not -path '*/node_modules/*' | sort; }
 e2e_files() { find tests/e2e -maxdepth 1 -name '*.test.ts' | sort; }
 
 prepare_e2e() {

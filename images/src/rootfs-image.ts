@@ -1,5 +1,5 @@
-import { chmod, copyFile, cp, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, copyFile, cp, mkdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import type { CachedTree } from "./base-tree.ts";
 import type { EnvdArtifact } from "./envd-artifact.ts";
 import { allExist, withScratchDir, writeFileAtomic } from "./fs-atomic.ts";
@@ -14,7 +14,7 @@ import type { TemplateName } from "./templates.ts";
 import { unpackTree } from "./tree-tarball.ts";
 
 /** Bump when the final assembly (files written below, mkfs options, sizing) changes. */
-const ASSEMBLY_VERSION = 1;
+const ASSEMBLY_VERSION = 2;
 const MIB = 1024 * 1024;
 /** Smallest apparent image size; capsules write into qcow2 overlays over it, so free space is headroom. */
 const MIN_IMAGE_BYTES = 2048 * MIB;
@@ -82,8 +82,14 @@ export async function ensureImage(
       );
       await chmod(img, 0o444);
       await mkdir(layout.imageDir(name), { recursive: true });
-      // rename() swaps the inode: running QEMUs keep the old image open, new boots see the new one.
-      await rename(img, layout.rootfs(name));
+      // Each build gets its own file (rootfs-<hash>.ext4) and rootfs.ext4 becomes a link to it. qcow2
+      // overlays of warm templates and paused capsules name their backing file by its real path, so a
+      // rebuild never changes the bytes under them; old versions stay until nothing refers to them.
+      const versioned = join(layout.imageDir(name), `rootfs-${hash.slice(0, 16)}.ext4`);
+      await rename(img, versioned);
+      const link = join(dir, "rootfs.ext4.link");
+      await symlink(basename(versioned), link);
+      await rename(link, layout.rootfs(name));
       const manifest: ImageManifest = {
         name,
         recipe_hash: hash,

@@ -3,7 +3,7 @@
  * warm the interpreters, save device state with x-ignore-shared (RAM stays in the memory file), freeze the disk,
  * kill the VM. Clones then restore from it copy-on-write. Any failure removes the half-built folder.
  */
-import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, realpath, rm, writeFile } from "node:fs/promises";
 import { ENVD_PORT } from "@wrenn/protocol";
 import { EnvdClient } from "../envd-client/envd-client.ts";
 import { execInGuest } from "../envd-client/exec.ts";
@@ -77,7 +77,9 @@ export async function buildTemplate(
   let envd: EnvdClient | undefined;
   let tail: ConsoleTail | undefined;
   try {
-    await createOverlay(deps.qemuImg, image.rootfs, "raw", paths.disk);
+    // Back the template by the versioned image file, not the rootfs.ext4 link: a rebuilt image gets a new
+    // file, so templates and paused capsules made from the old one keep reading the bytes they were made from.
+    await createOverlay(deps.qemuImg, await realpath(image.rootfs), "raw", paths.disk);
     const base = templateVmSpec(deps, shape);
     const spec: VmSpec = {
       ...base,
