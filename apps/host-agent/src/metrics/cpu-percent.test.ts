@@ -132,8 +132,9 @@ describe("CapsuleMetricsSampler", () => {
       };
       await new Promise((r) => setTimeout(r, 300)); // let node start up
       const [b, i] = await Promise.all([pct(busy.pid as number), pct(idle.pid as number)]);
-      // Generous bounds: two shared cores, other engineers' VMs competing.
-      assert.ok(b > 40, `busy process at ${b.toFixed(1)} %`);
+      // The busy process gets a full core on an idle machine but only a share of one when the two cores
+      // are contended, so compare it with the sleeper instead of a fixed figure.
+      assert.ok(b > 10 && b > 5 * Math.max(i, 1), `busy process at ${b.toFixed(1)} %, idle at ${i.toFixed(1)} %`);
       assert.ok(i < 10, `idle process at ${i.toFixed(1)} %`);
     } finally {
       busy.kill("SIGKILL");
