@@ -23,6 +23,8 @@ import { createQemuVmm } from "./vmm/qemu/qemu-vmm.ts";
 export interface RunningAgent {
   readonly port: number;
   readonly accelerator: "kvm" | "tcg";
+  /** Pauses every running capsule (the control plane is unreachable): reason `host_lost`. */
+  pauseAll(reason: string): Promise<void>;
   /** Stops serving; leaves capsules running (`destroyAll` for Terminate). */
   stop(options: { destroyAll: boolean }): Promise<void>;
 }
@@ -30,7 +32,9 @@ export interface RunningAgent {
 /** Starts the agent. `onTerminate` is called when the control plane sends Terminate. */
 export async function startAgent(config: AgentConfig, log: Logger, onTerminate: () => void): Promise<RunningAgent> {
   const layout = hostLayout(config.rootDir);
-  for (const dir of [layout.sandboxesDir, layout.templatesDir]) await mkdir(dir, { recursive: true });
+  for (const dir of [layout.sandboxesDir, layout.templatesDir, layout.snapshotsDir, layout.teamTemplatesDir]) {
+    await mkdir(dir, { recursive: true });
+  }
   const version = await qemuVersion(config.qemuBin);
   const accelerator = await chooseAccelerator({
     requested: config.accel,
@@ -62,6 +66,7 @@ export async function startAgent(config: AgentConfig, log: Logger, onTerminate: 
     templates,
     poolSize: config.poolSize,
     defaultMemoryMb: config.defaultMemoryMb,
+    failpoints: config.failpoints,
     hostMetadata: { agent_version: AGENT_VERSION, kernel_version: kernelRelease, vmm: "qemu", accelerator },
     events: {
       up: (c) =>
@@ -101,6 +106,7 @@ export async function startAgent(config: AgentConfig, log: Logger, onTerminate: 
   return {
     port: server.port,
     accelerator,
+    pauseAll: (reason) => manager.pauseAll(reason),
     async stop({ destroyAll }) {
       await server.close();
       await manager.shutdown({ destroyAll });

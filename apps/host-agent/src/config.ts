@@ -20,6 +20,7 @@ const schema = z.object({
   AGENT_BOOT_TIMEOUT_SEC: intFromEnv(120, 1, 3600),
   AGENT_RESTORE_TIMEOUT_SEC: intFromEnv(30, 1, 600),
   AGENT_DEFAULT_MEMORY_MB: intFromEnv(256, 64, 65536),
+  AGENT_FAILPOINTS: z.string().default(""),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
@@ -52,6 +53,11 @@ export interface AgentConfig {
   /** Memory of a capsule whose request says 0. Default 256 MiB. */
   readonly defaultMemoryMb: number;
   readonly logLevel: string;
+  /**
+   * Test-only fault injection (comma list): `pause-after-save` fails a pause after the VM was stopped and saved,
+   * `resume-after-start` fails a resume after the guest started running. Never set in production.
+   */
+  readonly failpoints: ReadonlySet<string>;
 }
 
 /** Parses the environment; throws one error listing every bad variable. */
@@ -87,6 +93,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     restoreTimeoutMs: e.AGENT_RESTORE_TIMEOUT_SEC * 1000,
     defaultMemoryMb: e.AGENT_DEFAULT_MEMORY_MB,
     logLevel: e.LOG_LEVEL,
+    failpoints: new Set(
+      e.AGENT_FAILPOINTS.split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   });
 }
 

@@ -80,6 +80,28 @@ export const errors = {
       },
     ),
   unimplemented: (what: string) => new AgentError("unimplemented", `${what} is not implemented by this agent yet`),
+  pauseFailed: (id: string, cause: unknown) =>
+    new AgentError(
+      "internal_error",
+      `pausing capsule ${id} failed; it was resumed and keeps running: ${AgentError.from(cause).message}`,
+      { cause },
+    ),
+  resumeFailed: (id: string, cause: unknown) =>
+    new AgentError(
+      AgentError.from(cause).code === "timeout" ? "timeout" : "internal_error",
+      `resuming capsule ${id} failed; it stays paused and can be resumed again: ${AgentError.from(cause).message}`,
+      { cause },
+    ),
+  snapshotNotFound: (teamId: string, name: string) =>
+    new AgentError("not_found", `team ${teamId} has no template "${name}" on this host`),
+  snapshotExists: (teamId: string, name: string) =>
+    new AgentError("already_exists", `team ${teamId} already has a template "${name}"; pass overwrite to replace it`),
+  templateInUse: (what: string, dependents: readonly string[]) =>
+    new AgentError(
+      "invalid_state",
+      `${what} is in use by capsule(s) ${dependents.slice(0, 5).join(", ")}${dependents.length > 5 ? ", …" : ""}: ` +
+        "they were created from it and read its disk; destroy them first",
+    ),
   guest: (what: string, cause: unknown) =>
     new AgentError("guest_error", `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause }),
 } as const;

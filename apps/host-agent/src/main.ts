@@ -50,7 +50,16 @@ async function main(): Promise<void> {
     log,
     () => void stop(true, 0),
   );
-  if (creds) heartbeats = startHeartbeats({ ...registration, metadata: { accelerator: agent.accelerator } }, creds);
+  if (creds) {
+    heartbeats = startHeartbeats(
+      {
+        ...registration,
+        metadata: { accelerator: agent.accelerator },
+        onControlPlaneLost: () => void agent.pauseAll("host_lost"),
+      },
+      creds,
+    );
+  }
   process.on("SIGTERM", () => void stop(false, 0));
   process.on("SIGINT", () => void stop(false, 0));
 }

@@ -1,20 +1,25 @@
 /**
- * The capsules of this host: create (a warm-template clone, from the pool when one is ready), destroy, look up,
- * re-adopt after an agent restart, and the inactivity reaper. RPC handlers call this; it decides.
+ * The capsules of this host: create (a warm-template clone, from the pool when one is ready — base templates and
+ * team templates alike), destroy, look up, re-adopt after an agent restart, pause/resume/snapshot (persistence.ts)
+ * and the inactivity reaper. RPC handlers call this; it decides.
  */
 import { rename, rm } from "node:fs/promises";
-import { join } from "node:path";
 import { AgentError, errors } from "../errors.ts";
+import { createTeamTemplateStore, teamTemplateKey } from "../snapshots/team-template-store.ts";
 import { SAFE_NAME } from "../storage/layout.ts";
 import { templateKey } from "../templates/template-key.ts";
 import type { ReadyTemplate, TemplateStore } from "../templates/template-store.ts";
 import { adoptCapsules } from "./adopt.ts";
-import { Capsule, type CapsuleView } from "./capsule.ts";
+import { Capsule, type CapsuleView, recordView } from "./capsule.ts";
 import { type CapsuleRecord, writeRecord } from "./capsule-record.ts";
 import { type Clone, type CloneDeps, discardClone, restoreClone } from "./clone-factory.ts";
 import { ClonePool } from "./clone-pool.ts";
 import { newIdentity } from "./identity.ts";
+import { type CapsuleEvents, ManagerState } from "./manager-state.ts";
+import type { PauseTimings } from "./pause.ts";
+import { createPersistence, type SnapshotResult } from "./persistence.ts";
 import { createReaper, type InactivityHook } from "./reaper.ts";
+import type { ResumeInput, ResumeTimings } from "./resume.ts";
 
 /** What a create asks for (zero values mean defaults). */
 export interface CreateCapsuleInput {
@@ -36,10 +41,12 @@ export interface CapsuleManagerDeps extends CloneDeps {
   readonly defaultMemoryMb: number;
   /** agent_version, kernel_version, vmm, accelerator: copied into every capsule's metadata. */
   readonly hostMetadata: Record<string, string>;
-  /** Called when a capsule's inactivity timeout passes. Pausing is a later issue; see reaper.ts. */
+  /** Called when a capsule's inactivity timeout passes; default: auto-pause with reason `timeout`. */
   readonly onInactive?: InactivityHook;
-  /** Told when a capsule's VM comes up (create, re-adopt) and goes away (destroy, death): metrics sampling. */
-  readonly events?: { up(capsule: Capsule): void; gone(capsuleId: string): void };
+  /** Told when a capsule's VM comes up (create, resume, re-adopt) and goes away (pause, destroy, death). */
+  readonly events?: CapsuleEvents;
+  /** Test-only fault injection (config `AGENT_FAILPOINTS`). */
+  readonly failpoints?: ReadonlySet<string>;
 }
 
 /** The manager's surface. */
@@ -47,10 +54,23 @@ export interface CapsuleManager {
   /** Re-adopts capsules left running by an earlier agent and cleans up what is dead. */
   start(): Promise<void>;
   create(input: CreateCapsuleInput): Promise<CapsuleView>;
+  /** Destroys a running or paused capsule (waits for a lifecycle operation under way). */
   destroy(capsuleId: string): Promise<void>;
   /** The running capsule; rejects with not_found / invalid_state. Resets its inactivity clock when `touch`. */
   get(capsuleId: string, touch?: boolean): Capsule;
+  /** Running and paused capsules. */
   list(): CapsuleView[];
+  /** Pauses a running capsule to disk; `reason` is recorded ("user", "timeout", "host_lost", "snapshot"). */
+  pause(capsuleId: string, reason: string, timings?: PauseTimings): Promise<CapsuleView>;
+  /** Resumes a paused capsule. */
+  resume(capsuleId: string, input: ResumeInput, timings?: ResumeTimings): Promise<CapsuleView>;
+  /** Pauses every running capsule (the control plane is unreachable). */
+  pauseAll(reason: string): Promise<void>;
+  /** Capsules the agent paused on its own since the last call (cleared when read). */
+  takeAutoPaused(): string[];
+  /** Makes team template `name` from a running or paused capsule (which stays paused). */
+  snapshot(capsuleId: string, teamId: string, name: string, overwrite: boolean): Promise<SnapshotResult>;
+  deleteSnapshot(teamId: string, name: string): Promise<void>;
   /** Builds the template of `shape` and fills its pool (used at start for the configured templates). */
   prewarm(template: string, vcpus?: number, memoryMb?: number): Promise<void>;
   /** Pool figures per template key (for the benchmark). */
@@ -63,34 +83,49 @@ export interface CapsuleManager {
 
 /** Creates the manager. */
 export function createCapsuleManager(deps: CapsuleManagerDeps): CapsuleManager {
-  const capsules = new Map<string, Capsule>();
-  const creating = new Set<string>();
-  const pools = new Map<string, ClonePool>();
   const log = deps.log.child({ component: "capsules" });
+  const state = new ManagerState(log, deps.events);
+  const capsules = state.running;
+  const creating = state.creating;
+  const pools = new Map<string, ClonePool>();
+  const teamTemplates = createTeamTemplateStore(deps);
+  const persistence = createPersistence(
+    {
+      ...deps,
+      log,
+      failpoints: deps.failpoints ?? new Set(),
+      teamTemplates,
+      dropPool: async (key) => {
+        const pool = pools.get(key);
+        pools.delete(key);
+        await pool?.close();
+      },
+    },
+    state,
+  );
 
-  const poolFor = (template: ReadyTemplate): ClonePool | undefined => {
+  /** The pool of `template`, made on first use; `fill` starts filling it at once (a create fills it when done). */
+  const poolFor = (template: ReadyTemplate, fill = true): ClonePool | undefined => {
     if (deps.poolSize === 0) return undefined;
     let pool = pools.get(template.meta.key);
     if (!pool) {
       pool = new ClonePool(template, {
-        size: deps.poolSize,
+        // Team templates are many and each pooled clone holds memory: one ready clone each.
+        size: template.accessToken ? 1 : deps.poolSize,
         restore: (t, id) => restoreClone(deps, t, id, true),
         record: (id, clone) => writeRecord(deps.layout.sandbox(id).record, pooledRecord(id, template, clone)),
         dirOf: (id) => deps.layout.sandbox(id).dir,
         log,
       });
       pools.set(template.meta.key, pool);
-      pool.refill();
+      if (fill) pool.refill();
     }
     return pool;
   };
 
   const reaper = createReaper({
     capsules: () => [...capsules.values()],
-    onInactive:
-      deps.onInactive ??
-      ((c) =>
-        log.warn({ capsuleId: c.id }, "inactivity timeout passed; auto-pause not implemented yet, leaving it running")),
+    onInactive: deps.onInactive ?? ((c) => persistence.autoPause(c.id)),
     onDead: async (c) => {
       log.error({ capsuleId: c.id, pid: c.vm.pid }, "capsule VM exited unexpectedly; removing it");
       await removeCapsule(c);
@@ -107,19 +142,26 @@ export function createCapsuleManager(deps: CapsuleManagerDeps): CapsuleManager {
       capsules.delete(c.id);
       deps.events?.gone(c.id);
       await rm(c.dir, { recursive: true, force: true });
-      await rm(join(deps.layout.root, "snapshots", c.id), { recursive: true, force: true });
+      await rm(deps.layout.snapshot(c.id).dir, { recursive: true, force: true });
     }
+  }
+
+  async function removePaused(id: string): Promise<void> {
+    state.paused.delete(id);
+    await rm(deps.layout.snapshot(id).dir, { recursive: true, force: true });
+    await rm(deps.layout.sandbox(id).dir, { recursive: true, force: true });
   }
 
   async function create(input: CreateCapsuleInput): Promise<CapsuleView> {
     const id = input.capsuleId;
     if (!SAFE_NAME.test(id)) throw errors.invalidArgument(`capsule id "${id}" must be 1-63 letters, digits, . _ -`);
-    if (capsules.has(id) || creating.has(id)) throw errors.capsuleExists(id);
-    const shape = {
-      template: input.template || "minimal",
-      vcpus: input.vcpus || 1,
-      memoryMb: input.memoryMb || deps.defaultMemoryMb,
-    };
+    if (capsules.has(id) || state.paused.has(id) || creating.has(id)) throw errors.capsuleExists(id);
+    const name = input.template || "minimal";
+    // A team template (made from a capsule) of the caller's team wins over a base image of the same name.
+    const team = input.teamId && SAFE_NAME.test(name) ? await teamTemplates.resolve(input.teamId, name) : undefined;
+    const shape = team
+      ? team.meta.shape
+      : { template: name, vcpus: input.vcpus || 1, memoryMb: input.memoryMb || deps.defaultMemoryMb };
     if (shape.vcpus > 16) throw errors.invalidArgument(`vcpus ${shape.vcpus} is more than this host offers (max 16)`);
     if (shape.memoryMb < 128 || shape.memoryMb > 16384) {
       throw errors.invalidArgument(`memory_mb ${shape.memoryMb} must be between 128 and 16384`);
@@ -130,8 +172,8 @@ export function createCapsuleManager(deps: CapsuleManagerDeps): CapsuleManager {
     let clone: Clone | undefined;
     let pool: ClonePool | undefined;
     try {
-      const template = await deps.templates.ensure(shape);
-      pool = poolFor(template);
+      const template = team ?? (await deps.templates.ensure(shape));
+      pool = poolFor(template, false);
       const pooled = pool?.take();
       let spawnDir = dir;
       if (pooled) {
@@ -159,8 +201,9 @@ export function createCapsuleManager(deps: CapsuleManagerDeps): CapsuleManager {
         version: 1,
         capsuleId: id,
         teamId: input.teamId,
-        template: shape.template,
+        template: name,
         templateKey: templateKey(shape),
+        ...(team ? { teamTemplate: teamTemplateKey(input.teamId, name) } : {}),
         vcpus: shape.vcpus,
         memoryMb: shape.memoryMb,
         timeoutSec: input.timeoutSec,
@@ -182,7 +225,7 @@ export function createCapsuleManager(deps: CapsuleManagerDeps): CapsuleManager {
       capsules.set(id, capsule);
       deps.events?.up(capsule);
       log.info(
-        { capsuleId: id, template: shape.template, pooled: Boolean(pooled), ms: now - started },
+        { capsuleId: id, template: name, fromSnapshot: Boolean(team), pooled: Boolean(pooled), ms: now - started },
         "capsule created",
       );
       return capsule.view();
@@ -201,27 +244,44 @@ export function createCapsuleManager(deps: CapsuleManagerDeps): CapsuleManager {
   return {
     async start() {
       const adopted = await adoptCapsules(deps, log);
-      for (const c of adopted) {
+      for (const c of adopted.running) {
         capsules.set(c.id, c);
         deps.events?.up(c);
       }
+      for (const r of adopted.paused) state.paused.set(r.capsuleId, r);
       reaper.start();
     },
     create,
     async destroy(capsuleId) {
-      const c = capsules.get(capsuleId);
-      if (!c || c.isDestroying) throw errors.capsuleNotFound(capsuleId);
-      await removeCapsule(c);
+      await state.lock.run(capsuleId, async () => {
+        const c = capsules.get(capsuleId);
+        if (c && !c.isDestroying) await removeCapsule(c);
+        else if (state.paused.has(capsuleId)) await removePaused(capsuleId);
+        else throw errors.capsuleNotFound(capsuleId);
+      });
       log.info({ capsuleId }, "capsule destroyed");
     },
     get(capsuleId, touch = false) {
       const c = capsules.get(capsuleId);
-      if (!c || c.isDestroying) throw errors.capsuleNotFound(capsuleId);
+      if (!c || c.isDestroying) {
+        if (state.paused.has(capsuleId)) throw errors.invalidState(capsuleId, "paused", "use");
+        throw errors.capsuleNotFound(capsuleId);
+      }
+      if (c.operation) throw errors.invalidState(capsuleId, c.operation, "use");
       if (c.record.status !== "running") throw errors.invalidState(capsuleId, c.record.status, "use");
       if (touch) c.touch();
       return c;
     },
-    list: () => [...capsules.values()].filter((c) => !c.isDestroying).map((c) => c.view()),
+    list: () => [
+      ...[...capsules.values()].filter((c) => !c.isDestroying).map((c) => c.view()),
+      ...[...state.paused.values()].map(recordView),
+    ],
+    pause: persistence.pause,
+    resume: persistence.resume,
+    pauseAll: persistence.pauseAll,
+    takeAutoPaused: () => state.takeAutoPaused(),
+    snapshot: persistence.snapshot,
+    deleteSnapshot: persistence.deleteSnapshot,
     async prewarm(template, vcpus = 1, memoryMb = deps.defaultMemoryMb) {
       const ready = await deps.templates.ensure({ template, vcpus, memoryMb });
       poolFor(ready);
@@ -242,12 +302,14 @@ export function createCapsuleManager(deps: CapsuleManagerDeps): CapsuleManager {
       pools.clear();
       if (destroyAll) {
         await Promise.all([...capsules.values()].map((c) => removeCapsule(c).catch(() => undefined)));
+        await Promise.all([...state.paused.keys()].map((id) => removePaused(id).catch(() => undefined)));
       } else {
         for (const c of capsules.values()) {
           c.envd.close();
           c.vm.detach();
         }
         capsules.clear();
+        state.paused.clear();
       }
     },
   };

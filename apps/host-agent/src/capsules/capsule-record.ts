@@ -28,6 +28,15 @@ export interface CapsuleRecord {
   readonly createdAtMs: number;
   lastActiveAtMs: number;
   readonly metadata: Record<string, string>;
+  /**
+   * File or folder backing guest RAM when it is not the template's memory file: a resumed capsule's state holds all
+   * of its RAM, so it runs on fresh memory (a folder makes QEMU use an unlinked temp file in it).
+   */
+  readonly memoryFile?: string;
+  /** "<team>/<name>" when created from a team template (it depends on that template's disk). */
+  readonly teamTemplate?: string;
+  /** When it was paused (paused records only). */
+  readonly pausedAtMs?: number;
 }
 
 /** Writes the record atomically. */

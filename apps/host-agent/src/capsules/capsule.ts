@@ -28,6 +28,11 @@ export class Capsule {
   readonly dir: string;
   /** Set while an operation (destroy) owns the capsule exclusively. */
   isDestroying = false;
+  /** The lifecycle operation under way ("pausing", "snapshotting"); calls into the guest are refused meanwhile. */
+  operation: string | undefined;
+  /** Inactivity auto-pause: failures so far and when the next try may start (backoff after a failed pause). */
+  autoPauseFailures = 0;
+  autoPauseRetryAtMs = 0;
 
   constructor(record: CapsuleRecord, vm: Vm, envd: EnvdClient, dir: string) {
     this.record = record;
@@ -51,20 +56,25 @@ export class Capsule {
   }
 
   view(): CapsuleView {
-    const r = this.record;
-    return {
-      capsuleId: r.capsuleId,
-      status: r.status === "paused" ? "paused" : "running",
-      teamId: r.teamId,
-      template: r.template,
-      vcpus: r.vcpus,
-      memoryMb: r.memoryMb,
-      timeoutSec: r.timeoutSec,
-      hostIp: `127.0.0.1:${r.hostPort}`,
-      createdAtMs: r.createdAtMs,
-      lastActiveAtMs: r.lastActiveAtMs,
-      metadata: r.metadata,
-      statusReason: r.statusReason,
-    };
+    return recordView(this.record);
   }
+}
+
+/** The public view of a record (running or paused; a paused capsule has no address). */
+export function recordView(r: CapsuleRecord): CapsuleView {
+  const isPaused = r.status === "paused";
+  return {
+    capsuleId: r.capsuleId,
+    status: isPaused ? "paused" : "running",
+    teamId: r.teamId,
+    template: r.template,
+    vcpus: r.vcpus,
+    memoryMb: r.memoryMb,
+    timeoutSec: r.timeoutSec,
+    hostIp: isPaused ? "" : `127.0.0.1:${r.hostPort}`,
+    createdAtMs: r.createdAtMs,
+    lastActiveAtMs: r.lastActiveAtMs,
+    metadata: r.metadata,
+    statusReason: r.statusReason,
+  };
 }

@@ -10,9 +10,9 @@ import { AgentError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { HostLayout } from "../storage/layout.ts";
 import { createOverlay } from "../storage/overlay.ts";
-import { freeLoopbackPort } from "../storage/ports.ts";
 import { templateVmSpec } from "../templates/template-builder.ts";
 import type { ReadyTemplate } from "../templates/template-store.ts";
+import { restoreOnFreePort } from "../vmm/restore-on-free-port.ts";
 import type { Vm, Vmm } from "../vmm/vmm.ts";
 
 /** A restored, answering clone not yet given an identity. */
@@ -49,23 +49,20 @@ export async function restoreClone(
   let envd: EnvdClient | undefined;
   try {
     await createOverlay(deps.qemuImg, template.paths.disk, "qcow2", paths.overlay);
-    const base = templateVmSpec(deps, template.meta.shape, template.meta.kernelArgs);
-    // The forwarded port is picked free a moment before QEMU binds it; on a lost race, try another.
-    for (let attempt = 1; ; attempt++) {
-      const hostPort = await freeLoopbackPort();
-      const spec = { ...base, name: id, dir: paths.dir, diskPath: paths.overlay, memoryShared: false, hostPort };
-      try {
-        vm = await deps.vmm.restore(spec, template.paths.state, {
-          timeoutMs: deps.restoreTimeoutMs,
-          ignoreShared: true,
-        });
-        break;
-      } catch (err) {
-        if (attempt >= 3 || !/host forwarding|hostfwd/i.test(AgentError.from(err).message)) throw err;
-      }
-    }
+    const base = {
+      ...templateVmSpec(deps, template.meta.shape, template.meta.kernelArgs),
+      // Team templates keep their memory file in their own folder.
+      memoryFile: template.paths.memory,
+    };
+    vm = await restoreOnFreePort(
+      deps.vmm,
+      { ...base, name: id, dir: paths.dir, diskPath: paths.overlay, memoryShared: false },
+      template.paths.state,
+      { timeoutMs: deps.restoreTimeoutMs, ignoreShared: true },
+    );
     const current = vm;
-    envd = new EnvdClient(current.spec.hostPort);
+    // A team template's guest still holds its source capsule's token until /init replaces it.
+    envd = new EnvdClient(current.spec.hostPort, template.accessToken);
     const remaining = Math.max(1000, deps.restoreTimeoutMs - (Date.now() - started));
     const health = await envd.waitReady(remaining, () => current.isAlive());
     if (warm) await execInGuest(envd, "true", { timeoutMs: remaining });

@@ -1,11 +1,12 @@
 /**
- * Every 2 s: capsules past their inactivity timeout go to the inactivity hook (auto-pause, once pause exists —
- * reference §5), and capsules whose VM died are handed to `onDead` for cleanup.
+ * Every 2 s: capsules past their inactivity timeout go to the inactivity hook (auto-pause, reference §5), and
+ * capsules whose VM died are handed to `onDead` for cleanup. Capsules in the middle of a lifecycle operation are
+ * left alone (a pause kills the VM on purpose).
  */
 import type { Logger } from "../log.ts";
 import type { Capsule } from "./capsule.ts";
 
-/** Called once per expiry; the capsule's clock is reset first so a slow hook is not called again at once. */
+/** Called for a running capsule past its timeout; the hook sets `autoPauseRetryAtMs` when it must wait to retry. */
 export type InactivityHook = (capsule: Capsule) => void | Promise<void>;
 
 /** Reaper inputs. */
@@ -29,13 +30,12 @@ export function createReaper(deps: ReaperDeps) {
     try {
       const now = Date.now();
       for (const c of deps.capsules()) {
-        if (c.isDestroying) continue;
+        if (c.isDestroying || c.operation) continue;
         if (!c.vm.isAlive()) {
           await deps
             .onDead(c)
             .catch((err) => deps.log.error({ err, capsuleId: c.id }, "cleanup of dead capsule failed"));
-        } else if (c.record.status === "running" && c.isInactive(now)) {
-          c.touch(now);
+        } else if (c.record.status === "running" && c.isInactive(now) && now >= c.autoPauseRetryAtMs) {
           await Promise.resolve(deps.onInactive(c)).catch((err) =>
             deps.log.error({ err, capsuleId: c.id }, "inactivity hook failed"),
           );

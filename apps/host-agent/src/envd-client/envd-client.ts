@@ -19,8 +19,10 @@ export interface EnvdInit {
   readonly timestamp: number;
   /** ≥32 random bytes, base64: reseeds the guest CRNG so clones never share random bytes. */
   readonly rngSeed: string;
-  readonly hostname: string;
-  readonly macAddress: string;
+  /** Omitted on resume (unchanged; each setting costs envd a process start, slow under TCG). */
+  readonly hostname?: string;
+  /** New MAC for a clone; omitted on resume (the capsule keeps its own). */
+  readonly macAddress?: string;
 }
 
 /** Connect client + HTTP helpers for the envd at 127.0.0.1:`port`. */

@@ -33,7 +33,15 @@ export interface RegistrationOptions {
   readonly address: string | undefined;
   readonly metadata?: Record<string, string>;
   readonly onHostDeleted: () => void;
+  /**
+   * Called once per outage when this many heartbeats in a row failed (`CP_LOST_AFTER_FAILURES`): the agent pauses
+   * its capsules rather than leave them running unmanaged. Heartbeats keep being retried.
+   */
+  readonly onControlPlaneLost?: () => void;
 }
+
+/** Consecutive failed heartbeats (network errors, failed refresh, 5xx) after which the control plane counts as lost. */
+export const CP_LOST_AFTER_FAILURES = 3;
 
 /** Credentials in effect (undefined when standalone). */
 export async function obtainCredentials(o: RegistrationOptions): Promise<HostCredentials | undefined> {
@@ -61,8 +69,8 @@ export async function obtainCredentials(o: RegistrationOptions): Promise<HostCre
   return creds;
 }
 
-/** Starts heartbeats with `creds`; `stop()` ends them. */
-export function startHeartbeats(o: RegistrationOptions, initial: HostCredentials) {
+/** Starts heartbeats with `creds` every `intervalMs` (default 30 s); `stop()` ends them. */
+export function startHeartbeats(o: RegistrationOptions, initial: HostCredentials, intervalMs = HEARTBEAT_INTERVAL_MS) {
   const path = hostLayout(o.config.rootDir).hostToken;
   let creds = initial;
   let timer: NodeJS.Timeout | undefined;
@@ -94,8 +102,11 @@ export function startHeartbeats(o: RegistrationOptions, initial: HostCredentials
       failures = 0;
     } catch (err) {
       failures++;
-      // Pausing every capsule after 3 failures (reference §8) waits for pause support.
       o.log.warn({ failures, err: AgentError.from(err).message }, "heartbeat failed");
+      if (failures === CP_LOST_AFTER_FAILURES) {
+        o.log.error({ failures }, "control plane lost; pausing every running capsule");
+        o.onControlPlaneLost?.();
+      }
     }
   };
 
@@ -104,7 +115,7 @@ export function startHeartbeats(o: RegistrationOptions, initial: HostCredentials
     timer = undefined;
   };
   void beat();
-  timer = setInterval(() => void beat(), HEARTBEAT_INTERVAL_MS);
+  timer = setInterval(() => void beat(), intervalMs);
   timer.unref();
   return { stop };
 }

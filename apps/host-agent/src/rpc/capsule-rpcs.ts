@@ -1,4 +1,4 @@
-/** Capsule lifecycle RPCs: create, destroy, ping, list, host info, terminate. Pause/resume come with snapshots. */
+/** Capsule lifecycle RPCs: create, destroy, pause, resume, ping, list, host info, terminate. */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { hostagent } from "@wrenn/protocol";
 import type { CapsuleView } from "../capsules/capsule.ts";
@@ -64,19 +64,25 @@ export function createCapsuleRpcs(manager: CapsuleManager, host: HostFacts, onTe
       await manager.destroy(req.capsuleId);
       return {};
     },
-    async pauseCapsule(req: hostagent.PauseCapsuleRequest): Promise<hostagent.PauseCapsuleResponse> {
-      manager.get(req.capsuleId);
-      throw errors.unimplemented("PauseCapsule (snapshots to disk)");
+    async pauseCapsule(req: hostagent.PauseCapsuleRequest) {
+      if (!req.capsuleId) throw errors.invalidArgument("capsule_id is required");
+      return { capsule: toCapsuleInfo(await manager.pause(req.capsuleId, req.reason || "user")) };
     },
-    async resumeCapsule(req: hostagent.ResumeCapsuleRequest): Promise<hostagent.ResumeCapsuleResponse> {
-      throw errors.capsuleNotFound(req.capsuleId);
+    async resumeCapsule(req: hostagent.ResumeCapsuleRequest) {
+      if (!req.capsuleId) throw errors.invalidArgument("capsule_id is required");
+      const view = await manager.resume(req.capsuleId, {
+        timeoutSec: req.timeoutSec,
+        defaultUser: req.defaultUser,
+        defaultEnv: req.defaultEnv,
+      });
+      return { capsule: toCapsuleInfo(view) };
     },
     async pingCapsule(req: hostagent.PingCapsuleRequest) {
       manager.get(req.capsuleId, true);
       return {};
     },
     async listCapsules() {
-      return { capsules: manager.list().map(toCapsuleInfo), autoPausedCapsuleIds: [] };
+      return { capsules: manager.list().map(toCapsuleInfo), autoPausedCapsuleIds: manager.takeAutoPaused() };
     },
     async terminate() {
       setImmediate(onTerminate);

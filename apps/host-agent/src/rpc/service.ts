@@ -13,6 +13,7 @@ import { toConnectError } from "./connect-errors.ts";
 import { createFileRpcs } from "./file-rpcs.ts";
 import { createProcessRpcs } from "./process-rpcs.ts";
 import { createPtyRpcs } from "./pty-rpcs.ts";
+import { createSnapshotRpcs } from "./snapshot-rpcs.ts";
 
 type Impl = ServiceImpl<typeof hostagent.HostAgentService>;
 
@@ -38,9 +39,8 @@ export function createHostAgentService(deps: ServiceDeps): Impl {
     ...createProcessRpcs(deps.manager),
     ...createPtyRpcs(deps.manager),
     ...createFileRpcs(deps.manager),
+    ...createSnapshotRpcs(deps.manager),
     ...metrics,
-    createSnapshot: notYet("CreateSnapshot (templates from capsules)"),
-    deleteSnapshot: notYet("DeleteSnapshot (templates from capsules)"),
   } as unknown as Record<string, (...args: unknown[]) => unknown>;
   return wrapErrors(impl) as unknown as Impl;
 }

@@ -13,6 +13,8 @@ export interface HostLayout {
   readonly hostToken: string;
   readonly sandboxesDir: string;
   readonly templatesDir: string;
+  readonly snapshotsDir: string;
+  readonly teamTemplatesDir: string;
   image(template: string): { readonly rootfs: string; readonly manifest: string };
   /** Warm template state of one (template, vcpus, memory) key. */
   template(key: string): {
@@ -24,6 +26,35 @@ export interface HostLayout {
   };
   /** Everything one capsule (or pooled clone) owns. */
   sandbox(id: string): { readonly dir: string; readonly overlay: string; readonly record: string };
+  /** Pause state of one paused capsule: RAM + device state, its disk overlay, its record. */
+  snapshot(id: string): SnapshotPaths;
+  /** A template made from a capsule (POST /v1/snapshots). */
+  teamTemplate(teamId: string, name: string): TeamTemplatePaths;
+}
+
+/** Files of one paused capsule (snapshots/<id>/). */
+export interface SnapshotPaths {
+  readonly dir: string;
+  /** Migration stream with all guest RAM; written as `state.bin.tmp` and renamed when complete. */
+  readonly state: string;
+  readonly stateTmp: string;
+  /** The capsule's qcow2 overlay, moved here while paused. */
+  readonly disk: string;
+  readonly record: string;
+}
+
+/** Files of one team template (team-templates/<team>/<name>/). */
+export interface TeamTemplatePaths {
+  readonly dir: string;
+  /** snapshot.json: the manifest; written last, its presence means "complete". */
+  readonly manifest: string;
+  /** Frozen copy of the source capsule's overlay (backed by its base template's disk). */
+  readonly disk: string;
+  /** Full-RAM pause state of the source capsule, kept until converted to the copy-on-write form. */
+  readonly state: string;
+  /** Copy-on-write form: guest RAM in a file clones map privately, and device state saved with x-ignore-shared. */
+  readonly memory: string;
+  readonly cowState: string;
 }
 
 /** Capsule ids and template names become folder names: only a safe alphabet. */
@@ -33,6 +64,8 @@ export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export function hostLayout(root: string): HostLayout {
   const sandboxesDir = join(root, "sandboxes");
   const templatesDir = join(root, "templates");
+  const snapshotsDir = join(root, "snapshots");
+  const teamTemplatesDir = join(root, "team-templates");
   return {
     root,
     kernel: join(root, "kernels", "vmlinuz"),
@@ -41,6 +74,8 @@ export function hostLayout(root: string): HostLayout {
     hostToken: join(root, "host-token"),
     sandboxesDir,
     templatesDir,
+    snapshotsDir,
+    teamTemplatesDir,
     image: (template) => ({
       rootfs: join(root, "images", template, "rootfs.ext4"),
       manifest: join(root, "images", template, "manifest.json"),
@@ -58,6 +93,27 @@ export function hostLayout(root: string): HostLayout {
     sandbox: (id) => {
       const dir = join(sandboxesDir, id);
       return { dir, overlay: join(dir, "overlay.qcow2"), record: join(dir, "capsule.json") };
+    },
+    snapshot: (id) => {
+      const dir = join(snapshotsDir, id);
+      return {
+        dir,
+        state: join(dir, "state.bin"),
+        stateTmp: join(dir, "state.bin.tmp"),
+        disk: join(dir, "disk.qcow2"),
+        record: join(dir, "capsule.json"),
+      };
+    },
+    teamTemplate: (teamId, name) => {
+      const dir = join(teamTemplatesDir, teamId, name);
+      return {
+        dir,
+        manifest: join(dir, "snapshot.json"),
+        disk: join(dir, "disk.qcow2"),
+        state: join(dir, "state.bin"),
+        memory: join(dir, "memory"),
+        cowState: join(dir, "cow-state.bin"),
+      };
     },
   };
 }

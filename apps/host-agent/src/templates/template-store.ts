@@ -14,6 +14,8 @@ import { type TemplateShape, templateFingerprint, templateKey } from "./template
 export interface ReadyTemplate {
   readonly meta: TemplateMeta;
   readonly paths: ReturnType<TemplateBuildDeps["layout"]["template"]>;
+  /** envd token the saved guest expects (team templates: their source capsule's); base templates have none. */
+  readonly accessToken?: string;
 }
 
 /** The template store's surface. */

@@ -69,6 +69,14 @@ export interface StartOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of a restore. */
+export interface RestoreOptions extends StartOptions {
+  /** The state was saved with x-ignore-shared (RAM lives in the memory file, not in the stream). */
+  readonly ignoreShared: boolean;
+  /** Start the guest once loaded. Default true. */
+  readonly resume?: boolean;
+}
+
 /** A VM driver. */
 export interface Vmm {
   /** Driver name for metadata ("qemu"). */
@@ -81,8 +89,11 @@ export interface Vmm {
   readonly kernelArgs: string;
   /** Cold-boots a VM. Resolves once the process runs and is controllable (the guest is still booting). */
   boot(spec: VmSpec, options: StartOptions): Promise<Vm>;
-  /** Starts a VM from saved state. Resolves with the guest running. */
-  restore(spec: VmSpec, statePath: string, options: StartOptions & { readonly ignoreShared: boolean }): Promise<Vm>;
+  /**
+   * Starts a VM from saved state. Resolves with the guest running, or still stopped when `resume` is false (used to
+   * re-save a loaded state in another form without letting the guest run).
+   */
+  restore(spec: VmSpec, statePath: string, options: RestoreOptions): Promise<Vm>;
   /**
    * Re-attaches to a VM process started by an earlier agent; undefined if it is gone or not ours. `spawnDir` is the
    * folder the process was started in when it has since been renamed (pooled clones are renamed at hand-out).

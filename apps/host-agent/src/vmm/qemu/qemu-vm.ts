@@ -61,15 +61,15 @@ export class QemuVm implements Vm {
     await waitMigration(qmp, options.timeoutMs, "save");
   }
 
-  /** Loads incoming state (the VM was started with -incoming defer) and starts the guest. */
-  async loadState(statePath: string, ignoreShared: boolean, timeoutMs: number): Promise<void> {
+  /** Loads incoming state (the VM was started with -incoming defer) and starts the guest unless `resume` is false. */
+  async loadState(statePath: string, ignoreShared: boolean, timeoutMs: number, resume = true): Promise<void> {
     const qmp = this.qmp;
     await qmp.execute("migrate-set-capabilities", {
       capabilities: [{ capability: "x-ignore-shared", state: ignoreShared }],
     });
     await qmp.execute("migrate-incoming", { uri: `exec:cat ${shellQuote(statePath)}` });
     await waitMigration(qmp, timeoutMs, "restore");
-    await qmp.execute("cont");
+    if (resume) await qmp.execute("cont");
   }
 
   async stats(): Promise<VmStats> {

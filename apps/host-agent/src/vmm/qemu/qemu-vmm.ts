@@ -44,7 +44,12 @@ export function createQemuVmm(options: QemuVmmOptions): Vmm {
       const { pid, qmp } = await spawnQemu(bin, args, spec, vmLog(spec), opts.timeoutMs, opts.signal);
       const vm = new QemuVm(pid, spec, qmp, vmLog(spec));
       try {
-        await vm.loadState(statePath, opts.ignoreShared, Math.max(1000, opts.timeoutMs - (Date.now() - started)));
+        await vm.loadState(
+          statePath,
+          opts.ignoreShared,
+          Math.max(1000, opts.timeoutMs - (Date.now() - started)),
+          opts.resume ?? true,
+        );
       } catch (err) {
         await vm.kill().catch(() => {});
         throw errors.vmStartFailed(

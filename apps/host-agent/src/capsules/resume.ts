@@ -1,0 +1,140 @@
+/**
+ * Resuming a paused capsule: its overlay moves back to sandboxes/<id>/, a new QEMU with the capsule's command line
+ * (fresh RAM backing, new forwarded port) loads snapshots/<id>/state.bin and continues, envd answers and gets a
+ * fresh RNG seed and the clock through /init (the access token stays the capsule's). Failure before the guest runs
+ * moves everything back; failure after it ran saves its state again (disk and RAM must stay a matching pair), so
+ * either way the capsule stays paused and can be resumed again.
+ */
+import { mkdir, rename, rm } from "node:fs/promises";
+import { EnvdClient } from "../envd-client/envd-client.ts";
+import { AgentError, errors } from "../errors.ts";
+import { templateVmSpec } from "../templates/template-builder.ts";
+import { restoreOnFreePort } from "../vmm/restore-on-free-port.ts";
+import type { Vm } from "../vmm/vmm.ts";
+import { Capsule } from "./capsule.ts";
+import { type CapsuleRecord, writeRecord } from "./capsule-record.ts";
+import type { CloneDeps } from "./clone-factory.ts";
+import { newIdentity } from "./identity.ts";
+import { type PauseDeps, SAVE_TIMEOUT_MS } from "./pause.ts";
+
+/** What a resume may change. */
+export interface ResumeInput {
+  /** New inactivity timeout; 0 keeps the capsule's. */
+  readonly timeoutSec: number;
+  readonly defaultUser: string;
+  readonly defaultEnv: Record<string, string>;
+}
+
+/** Timings of one resume, in ms. */
+export interface ResumeTimings {
+  restoreMs: number;
+  readyMs: number;
+  totalMs: number;
+}
+
+/** Resumes the paused `record` (the caller holds its lifecycle lock). Resolves with the running capsule. */
+export async function resumeCapsule(
+  deps: CloneDeps & PauseDeps,
+  record: CapsuleRecord,
+  input: ResumeInput,
+  timings?: ResumeTimings,
+): Promise<Capsule> {
+  const id = record.capsuleId;
+  const snap = deps.layout.snapshot(id);
+  const box = deps.layout.sandbox(id);
+  const started = performance.now();
+  await rm(box.dir, { recursive: true, force: true });
+  await mkdir(box.dir, { recursive: true });
+  await rename(snap.disk, box.overlay);
+  const moveBack = async () => {
+    await rename(box.overlay, snap.disk).catch(() => undefined);
+    await rm(box.dir, { recursive: true, force: true });
+  };
+  let vm: Vm;
+  try {
+    const shape = { template: record.template, vcpus: record.vcpus, memoryMb: record.memoryMb };
+    vm = await restoreOnFreePort(
+      deps.vmm,
+      {
+        ...templateVmSpec(deps, shape, record.kernelArgs),
+        name: id,
+        dir: box.dir,
+        diskPath: box.overlay,
+        // The state holds all RAM: a folder gives QEMU an unlinked temp file, no template file needed.
+        memoryFile: box.dir,
+        memoryShared: false,
+      },
+      snap.state,
+      { timeoutMs: deps.restoreTimeoutMs, ignoreShared: false },
+    );
+  } catch (err) {
+    await moveBack();
+    throw errors.resumeFailed(id, err);
+  }
+  const restored = performance.now();
+  const now0 = Date.now();
+  const running: CapsuleRecord = {
+    ...record,
+    status: "running",
+    statusReason: "user",
+    timeoutSec: input.timeoutSec || record.timeoutSec,
+    pid: vm.pid,
+    spawnDir: box.dir,
+    hostPort: vm.spec.hostPort,
+    memoryFile: box.dir,
+    lastActiveAtMs: now0,
+    pausedAtMs: undefined,
+  };
+  // Written before the guest is reachable: an agent that dies from here on re-adopts a live VM, not an orphan.
+  await writeRecord(box.record, running);
+  const envd = new EnvdClient(vm.spec.hostPort, record.accessToken);
+  let health: { version: string };
+  try {
+    health = await envd.waitReady(deps.restoreTimeoutMs, () => vm.isAlive());
+    if (deps.failpoints.has("resume-after-start"))
+      throw new AgentError("internal_error", "failpoint resume-after-start");
+    const identity = newIdentity();
+    await envd.init(
+      {
+        accessToken: record.accessToken,
+        envVars: input.defaultEnv,
+        defaultUser: input.defaultUser || undefined,
+        timestamp: Date.now(),
+        rngSeed: identity.rngSeed,
+      },
+      10_000,
+    );
+  } catch (err) {
+    envd.close();
+    await repause(deps, vm, record).catch((e) =>
+      deps.log.error({ capsuleId: id, err: AgentError.from(e).message }, "saving state after a failed resume failed"),
+    );
+    await vm.kill().catch(() => undefined);
+    await moveBack();
+    throw errors.resumeFailed(id, err);
+  }
+  const final: CapsuleRecord = {
+    ...running,
+    lastActiveAtMs: Date.now(),
+    metadata: { ...record.metadata, envd_version: health.version },
+  };
+  await writeRecord(box.record, final);
+  await rm(snap.dir, { recursive: true, force: true });
+  const done = performance.now();
+  const t = {
+    restoreMs: Math.round(restored - started),
+    readyMs: Math.round(done - restored),
+    totalMs: Math.round(done - started),
+  };
+  if (timings) Object.assign(timings, t);
+  deps.log.info({ capsuleId: id, ...t }, "capsule resumed");
+  return new Capsule(final, vm, envd, box.dir);
+}
+
+/** The guest ran after the restore: save its current state over the old one so disk and RAM still match. */
+async function repause(deps: CloneDeps & PauseDeps, vm: Vm, record: CapsuleRecord): Promise<void> {
+  const snap = deps.layout.snapshot(record.capsuleId);
+  if (!vm.isAlive()) throw new AgentError("internal_error", "the VM is gone; its last saved state is kept");
+  await vm.saveState(snap.stateTmp, { ignoreShared: false, timeoutMs: SAVE_TIMEOUT_MS });
+  await rename(snap.stateTmp, snap.state);
+}

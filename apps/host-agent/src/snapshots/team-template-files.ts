@@ -1,0 +1,121 @@
+/**
+ * Templates made from capsules (POST /v1/snapshots), on disk under team-templates/<team>/<name>/: the paused
+ * capsule's state and a frozen copy of its disk overlay, plus snapshot.json. Written into a temp folder and renamed
+ * into place, so a template is either complete or absent; `overwrite` swaps the folder the same way.
+ */
+import { randomBytes } from "node:crypto";
+import { chmod, constants, copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { CapsuleRecord } from "../capsules/capsule-record.ts";
+import { errors } from "../errors.ts";
+import { type HostLayout, SAFE_NAME, type TeamTemplatePaths } from "../storage/layout.ts";
+
+/** snapshot.json (mode 0600: it holds the source capsule's envd token, which the saved guest still expects). */
+export interface TeamTemplateManifest {
+  readonly version: 1;
+  readonly teamId: string;
+  readonly name: string;
+  /** Base template of the source capsule (its disk chain and command line come from it). */
+  readonly template: string;
+  readonly templateKey: string;
+  readonly vcpus: number;
+  readonly memoryMb: number;
+  readonly kernelArgs: string;
+  readonly accessToken: string;
+  readonly sourceCapsuleId: string;
+  readonly createdAtMs: number;
+  /** state.bin + disk.qcow2 at creation. */
+  readonly sizeBytes: number;
+  /** True once memory + cow-state.bin exist (clones map RAM copy-on-write) and state.bin is gone. */
+  readonly isCow: boolean;
+  readonly metadata: Record<string, string>;
+}
+
+/** Checks that team id and name are safe folder names. */
+export function checkTeamTemplateName(teamId: string, name: string): void {
+  if (!SAFE_NAME.test(teamId)) throw errors.invalidArgument(`team id "${teamId}" is not valid`);
+  if (!SAFE_NAME.test(name))
+    throw errors.invalidArgument(`template name "${name}" must be 1-63 letters, digits, . _ -`);
+}
+
+/** The manifest, or undefined when the template does not exist (or is incomplete). */
+export async function readManifest(paths: TeamTemplatePaths): Promise<TeamTemplateManifest | undefined> {
+  try {
+    const m = JSON.parse(await readFile(paths.manifest, "utf8")) as TeamTemplateManifest;
+    return m.version === 1 ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the manifest atomically. */
+export async function writeManifest(paths: TeamTemplatePaths, m: TeamTemplateManifest): Promise<void> {
+  const tmp = `${paths.manifest}.tmp`;
+  await writeFile(tmp, JSON.stringify(m, null, 2), { mode: 0o600 });
+  await rename(tmp, paths.manifest);
+}
+
+/**
+ * Makes team template `name` from the paused capsule `record` (its files in snapshots/<id>/ stay untouched).
+ * The state file is hard-linked (a pause always writes a new file, so the link never changes under us); the disk
+ * overlay is copied, because resuming the capsule writes to it.
+ */
+export async function writeTeamTemplate(
+  layout: HostLayout,
+  record: CapsuleRecord,
+  teamId: string,
+  name: string,
+  overwrite: boolean,
+): Promise<TeamTemplateManifest> {
+  const paths = layout.teamTemplate(teamId, name);
+  if (!overwrite && (await readManifest(paths))) throw errors.snapshotExists(teamId, name);
+  const snap = layout.snapshot(record.capsuleId);
+  const tmpDir = join(dirname(paths.dir), `.tmp-${name}-${randomBytes(4).toString("hex")}`);
+  const tmp = { ...layout.teamTemplate(teamId, name), dir: tmpDir };
+  const inTmp = (p: string) => join(tmpDir, p.slice(paths.dir.length + 1));
+  await mkdir(tmpDir, { recursive: true });
+  try {
+    await link(snap.state, inTmp(paths.state)).catch(() => copyFile(snap.state, inTmp(paths.state)));
+    await copyFile(snap.disk, inTmp(paths.disk), constants.COPYFILE_FICLONE);
+    await chmod(inTmp(paths.disk), 0o444);
+    const sizes = await Promise.all([stat(snap.state), stat(inTmp(paths.disk))]);
+    const manifest: TeamTemplateManifest = {
+      version: 1,
+      teamId,
+      name,
+      template: record.template,
+      templateKey: record.templateKey,
+      vcpus: record.vcpus,
+      memoryMb: record.memoryMb,
+      kernelArgs: record.kernelArgs,
+      accessToken: record.accessToken,
+      sourceCapsuleId: record.capsuleId,
+      createdAtMs: Date.now(),
+      sizeBytes: sizes[0].size + sizes[1].size,
+      isCow: false,
+      metadata: record.metadata,
+    };
+    await writeManifest({ ...tmp, manifest: inTmp(paths.manifest) }, manifest);
+    // Swap into place: the old folder (overwrite) leaves by rename first, so readers never see a half template.
+    const old = `${tmpDir}-old`;
+    const hadOld = await rename(paths.dir, old).then(
+      () => true,
+      () => false,
+    );
+    await rename(tmpDir, paths.dir);
+    if (hadOld) await rm(old, { recursive: true, force: true });
+    return manifest;
+  } catch (err) {
+    await rm(tmpDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Removes team template `name`; not_found when it does not exist. */
+export async function removeTeamTemplate(layout: HostLayout, teamId: string, name: string): Promise<void> {
+  const paths = layout.teamTemplate(teamId, name);
+  if (!(await readManifest(paths))) throw errors.snapshotNotFound(teamId, name);
+  const trash = join(dirname(paths.dir), `.trash-${name}-${randomBytes(4).toString("hex")}`);
+  await rename(paths.dir, trash);
+  await rm(trash, { recursive: true, force: true });
+}
