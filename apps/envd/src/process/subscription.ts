@@ -15,6 +15,9 @@ export interface EndInfo {
   error?: string;
 }
 
+/** Largest merged data event handed to a client, in bytes. */
+const MERGE_BYTES = 1024 * 1024;
+
 /** Callbacks a subscription uses to tell its fanout about its fill level. */
 export interface SubscriptionOwner {
   onDrained(sub: Subscription): void;
@@ -87,8 +90,23 @@ export class Subscription implements AsyncIterable<OutputEvent> {
   }
 
   private take(): OutputEvent | undefined {
-    const event = this.queue.shift();
+    let event = this.queue.shift();
     if (event && (event.kind === "stdout" || event.kind === "stderr" || event.kind === "pty")) {
+      // A client that fell behind gets consecutive chunks of one stream merged (up to MERGE_BYTES): fewer,
+      // larger messages cost less per byte on both ends, and per-stream order is unchanged.
+      const kind = event.kind;
+      let next = this.queue[0];
+      if (next && next.kind === kind && event.data.length < MERGE_BYTES) {
+        const parts = [event.data];
+        let size = event.data.length;
+        while (next && next.kind === kind && size + next.data.length <= MERGE_BYTES) {
+          this.queue.shift();
+          parts.push(next.data);
+          size += next.data.length;
+          next = this.queue[0];
+        }
+        event = { kind, data: parts.length === 1 ? event.data : Buffer.concat(parts, size) };
+      }
       this.queuedBytes -= event.data.length;
       // Hysteresis: resume the source only once half the queue drained, so it does not flap per chunk.
       if (this.isFullFlag && this.queuedBytes <= this.maxQueuedBytes / 2) {

@@ -1,0 +1,70 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { process as pb } from "@wrenn/protocol";
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** A dev-mode envd for benchmarks: builds/envd when built (set ENVD_BENCH_SOURCE=1 to force source). */
+export async function startEnvd(): Promise<{
+  port: number;
+  root: string;
+  kind: string;
+  client: (v: "1.1" | "2") => Client<typeof pb.Process>;
+  stop: () => Promise<void>;
+}> {
+  const root = await mkdtemp(join(tmpdir(), "envd-bench-"));
+  const exe = join(repo, "builds/envd");
+  const useExe = existsSync(exe) && !process.env.ENVD_BENCH_SOURCE;
+  const args = ["--port", "0", "--host", "127.0.0.1", "--dev", "--root", root];
+  const child = useExe
+    ? spawn(exe, args, { stdio: ["ignore", "pipe", "inherit"] })
+    : spawn(process.execPath, ["--import", "tsx", join(repo, "apps/envd/src/main.ts"), ...args], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("envd did not start in 30 s"));
+    }, 30_000);
+    let log = "";
+    child.stdout.on("data", (d: Buffer) => {
+      log += d.toString();
+      const m = /"port":(\d+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`envd exited with ${code}`)));
+  });
+  const clients = new Map<string, Client<typeof pb.Process>>();
+  return {
+    port,
+    root,
+    kind: useExe ? "builds/envd (SEA)" : "source (tsx)",
+    client: (v) => {
+      let c = clients.get(v);
+      if (!c) {
+        c = createClient(pb.Process, createConnectTransport({ baseUrl: `http://127.0.0.1:${port}`, httpVersion: v }));
+        clients.set(v, c);
+      }
+      return c;
+    },
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Percentile of sorted numbers. */
+export function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
