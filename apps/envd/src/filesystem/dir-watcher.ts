@@ -41,7 +41,6 @@ export class DirWatcher {
     readonly root: string,
     private readonly recursive: boolean,
     private readonly onEvent: (ev: FsEvent) => void,
-    private readonly onError: (err: EnvdError) => void,
   ) {}
 
   /** Starts watching `root` (must be an existing directory). */
@@ -58,7 +57,7 @@ export class DirWatcher {
       throw EnvdError.from(err, root);
     }
     if (!st.isDirectory()) throw errors.notADirectory(root);
-    const w = new DirWatcher(root, recursive, onEvent, onError);
+    const w = new DirWatcher(root, recursive, onEvent);
     try {
       w.fsWatcher = watch(root, { recursive, persistent: false }, (type, name) => {
         if (name) w.enqueue(type, name.toString());
