@@ -1,0 +1,135 @@
+/**
+ * Benchmark of persistent capsules in wrenn-agent (prints figures; not a test). Runs the agent's capsule manager
+ * in-process against real QEMU (TCG here) with a 256 MiB capsule:
+ *   - pause (RAM + device state to disk, VM released),
+ *   - resume to envd answering (/health) and to the capsule handed back (after /init),
+ *   - snapshot to a team template (from running: includes the pause; from paused),
+ *   - create from the snapshot template vs from the base template (pool ready, and without pool).
+ * Usage: node --import tsx bench/persist-pause-resume.ts [--runs 5]   (WRENN_IMAGES_ROOT, default /var/lib/wrenn)
+ */
+import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createCapsuleManager } from "../apps/host-agent/src/capsules/capsule-manager.ts";
+import type { PauseTimings } from "../apps/host-agent/src/capsules/pause.ts";
+import type { ResumeTimings } from "../apps/host-agent/src/capsules/resume.ts";
+import { execInGuest } from "../apps/host-agent/src/envd-client/exec.ts";
+import { createLogger } from "../apps/host-agent/src/log.ts";
+import { hostLayout } from "../apps/host-agent/src/storage/layout.ts";
+import { createTemplateStore } from "../apps/host-agent/src/templates/template-store.ts";
+import { hostTscKhz, qemuVersion } from "../apps/host-agent/src/vmm/qemu/host-facts.ts";
+import { createQemuVmm } from "../apps/host-agent/src/vmm/qemu/qemu-vmm.ts";
+
+const { values } = parseArgs({ options: { runs: { type: "string" } } });
+const RUNS = Number(values.runs ?? 5);
+const imagesRoot = process.env.WRENN_IMAGES_ROOT ?? "/var/lib/wrenn";
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
+};
+const line = (label: string, xs: number[]) =>
+  console.log(
+    `${label.padEnd(52)} p50 ${pct(xs, 50).toFixed(0)} ms  p95 ${pct(xs, 95).toFixed(0)} ms  (n=${xs.length})`,
+  );
+
+const root = await mkdtemp(join(tmpdir(), "wrenn-bench-persist-"));
+await symlink(join(imagesRoot, "kernels"), join(root, "kernels"));
+await symlink(join(imagesRoot, "images"), join(root, "images"));
+const log = createLogger(process.env.LOG_LEVEL ?? "warn");
+const layout = hostLayout(root);
+const version = await qemuVersion("qemu-system-x86_64");
+const vmm = createQemuVmm({ bin: "qemu-system-x86_64", accelerator: "tcg", tscKhz: await hostTscKhz(), version, log });
+const common = { vmm, layout, qemuImg: "qemu-img", extraKernelArgs: "", log };
+const manager = createCapsuleManager({
+  ...common,
+  restoreTimeoutMs: 60_000,
+  templates: createTemplateStore({ ...common, bootTimeoutMs: 180_000 }),
+  poolSize: 1,
+  defaultMemoryMb: 256,
+  hostMetadata: {},
+});
+let n = 0;
+const create = (template: string) =>
+  manager.create({
+    capsuleId: `cl-bench-${n++}`,
+    teamId: "team-bench",
+    template,
+    vcpus: 1,
+    memoryMb: 256,
+    timeoutSec: 0,
+    diskSizeMb: 0,
+    defaultUser: "",
+    defaultEnv: {},
+  });
+const timed = async <T>(xs: number[], fn: () => Promise<T>): Promise<T> => {
+  const s = performance.now();
+  const v = await fn();
+  xs.push(performance.now() - s);
+  return v;
+};
+
+try {
+  console.log(`wrenn-agent persistence benchmark: ${version}, tcg, 256 MiB capsule, ${RUNS} runs each`);
+  await manager.start();
+  await manager.prewarm("minimal");
+  await manager.poolsIdle();
+  const id = (await create("minimal")).capsuleId;
+  // Some state worth saving: a python process and a written file.
+  await execInGuest(manager.get(id).envd, "sh", {
+    args: ["-c", "head -c 8M /dev/urandom > /root/blob; nohup python3 -m http.server 8000 >/dev/null 2>&1 &"],
+    timeoutMs: 60_000,
+  });
+
+  const pause: number[] = [];
+  const pauseSave: number[] = [];
+  const resume: number[] = [];
+  const resumeRestore: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const pt: PauseTimings = { setupMs: 0, saveMs: 0, releaseMs: 0, totalMs: 0 };
+    await timed(pause, () => manager.pause(id, "user", pt));
+    pauseSave.push(pt.saveMs);
+    const rt: ResumeTimings = { restoreMs: 0, readyMs: 0, totalMs: 0 };
+    await timed(resume, () => manager.resume(id, { timeoutSec: 0, defaultUser: "", defaultEnv: {} }, rt));
+    resumeRestore.push(rt.restoreMs);
+  }
+  line("pause (stop + save RAM/state + release)", pause);
+  line("  of which state save", pauseSave);
+  line("resume → envd answered /init", resume);
+  line("  of which QEMU start + state load", resumeRestore);
+
+  const snapRunning: number[] = [];
+  const snapPaused: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await timed(snapRunning, () => manager.snapshot(id, "team-bench", "tpl", true));
+    await timed(snapPaused, () => manager.snapshot(id, "team-bench", "tpl", true));
+    await manager.resume(id, { timeoutSec: 0, defaultUser: "", defaultEnv: {} });
+  }
+  line("snapshot to template (running capsule, incl. pause)", snapRunning);
+  line("snapshot to template (paused capsule)", snapPaused);
+
+  const first: number[] = [];
+  const fromSnap: number[] = [];
+  const fromBase: number[] = [];
+  const fromSnapCold: number[] = [];
+  await manager.destroy((await timed(first, () => create("tpl"))).capsuleId);
+  for (let i = 0; i < RUNS; i++) {
+    await manager.poolsIdle();
+    await manager.destroy((await timed(fromSnap, () => create("tpl"))).capsuleId);
+    await manager.poolsIdle();
+    await manager.destroy((await timed(fromBase, () => create("minimal"))).capsuleId);
+  }
+  line("first create from the snapshot template (converts)", first);
+  line("create from snapshot template (pool ready)", fromSnap);
+  line("create from base template (pool ready)", fromBase);
+  await manager.poolsIdle();
+  const burst = [];
+  for (let i = 0; i < 3; i++) burst.push((await timed(fromSnapCold, () => create("tpl"))).capsuleId);
+  line("back-to-back creates from snapshot template", fromSnapCold);
+  for (const b of burst) await manager.destroy(b);
+  await manager.destroy(id);
+} finally {
+  await manager.shutdown({ destroyAll: true });
+  await rm(root, { recursive: true, force: true });
+}
