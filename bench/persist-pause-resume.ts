@@ -86,17 +86,20 @@ try {
   const pauseSave: number[] = [];
   const resume: number[] = [];
   const resumeRestore: number[] = [];
+  const resumeHealth: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const pt: PauseTimings = { setupMs: 0, saveMs: 0, releaseMs: 0, totalMs: 0 };
     await timed(pause, () => manager.pause(id, "user", pt));
     pauseSave.push(pt.saveMs);
-    const rt: ResumeTimings = { restoreMs: 0, readyMs: 0, totalMs: 0 };
+    const rt: ResumeTimings = { restoreMs: 0, healthMs: 0, readyMs: 0, totalMs: 0 };
     await timed(resume, () => manager.resume(id, { timeoutSec: 0, defaultUser: "", defaultEnv: {} }, rt));
     resumeRestore.push(rt.restoreMs);
+    resumeHealth.push(rt.restoreMs + rt.healthMs);
   }
   line("pause (stop + save RAM/state + release)", pause);
   line("  of which state save", pauseSave);
-  line("resume → envd answered /init", resume);
+  line("resume → envd answering /health", resumeHealth);
+  line("resume → envd answered /init (capsule handed back)", resume);
   line("  of which QEMU start + state load", resumeRestore);
 
   const snapRunning: number[] = [];

@@ -99,8 +99,8 @@ export const errors = {
   templateInUse: (what: string, dependents: readonly string[]) =>
     new AgentError(
       "invalid_state",
-      `${what} is in use by capsule(s) ${dependents.slice(0, 5).join(", ")}${dependents.length > 5 ? ", …" : ""}: ` +
-        "they were created from it and read its disk; destroy them first",
+      `${what} is in use by ${dependents.slice(0, 5).join(", ")}${dependents.length > 5 ? ", …" : ""}: ` +
+        "capsules created from it (and templates made from those) read its disk; destroy or delete them first",
     ),
   guest: (what: string, cause: unknown) =>
     new AgentError("guest_error", `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause }),

@@ -4,7 +4,7 @@
  * capsule's lifecycle lock; calls into the guest are refused while one is under way.
  */
 import { AgentError, errors } from "../errors.ts";
-import { removeTeamTemplate, writeTeamTemplate } from "../snapshots/team-template-files.ts";
+import { childTeamTemplates, removeTeamTemplate, writeTeamTemplate } from "../snapshots/team-template-files.ts";
 import { type TeamTemplateStore, teamTemplateKey } from "../snapshots/team-template-store.ts";
 import { type CapsuleView, recordView } from "./capsule.ts";
 import type { CloneDeps } from "./clone-factory.ts";
@@ -100,7 +100,7 @@ export function createPersistence(deps: PersistenceDeps, state: ManagerState) {
   /** Refuses while capsules read the template's disk; drops its pool (pooled clones hold no user state). */
   async function ensureUnused(teamId: string, name: string): Promise<void> {
     const key = teamTemplateKey(teamId, name);
-    const dependents = state.dependentsOfTeamTemplate(key);
+    const dependents = [...state.dependentsOfTeamTemplate(key), ...(await childTeamTemplates(deps.layout, key))];
     if (dependents.length > 0) throw errors.templateInUse(`template ${name}`, dependents);
     await deps.teamTemplates.forget(teamId, name);
     await deps.dropPool(`team-${teamId}-${name}`);

@@ -27,7 +27,11 @@ export interface ResumeInput {
 
 /** Timings of one resume, in ms. */
 export interface ResumeTimings {
+  /** QEMU start + state load + cont. */
   restoreMs: number;
+  /** From cont to envd answering /health. */
+  healthMs: number;
+  /** From cont to the capsule handed back (/init done, record written). */
   readyMs: number;
   totalMs: number;
 }
@@ -89,8 +93,10 @@ export async function resumeCapsule(
   await writeRecord(box.record, running);
   const envd = new EnvdClient(vm.spec.hostPort, record.accessToken);
   let health: { version: string };
+  let healthAt = 0;
   try {
     health = await envd.waitReady(deps.restoreTimeoutMs, () => vm.isAlive());
+    healthAt = performance.now();
     if (deps.failpoints.has("resume-after-start"))
       throw new AgentError("internal_error", "failpoint resume-after-start");
     const identity = newIdentity();
@@ -123,6 +129,7 @@ export async function resumeCapsule(
   const done = performance.now();
   const t = {
     restoreMs: Math.round(restored - started),
+    healthMs: Math.round(healthAt - restored),
     readyMs: Math.round(done - restored),
     totalMs: Math.round(done - started),
   };

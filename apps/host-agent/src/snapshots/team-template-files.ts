@@ -26,6 +26,8 @@ export interface TeamTemplateManifest {
   readonly createdAtMs: number;
   /** state.bin + disk.qcow2 at creation. */
   readonly sizeBytes: number;
+  /** "<team>/<name>" of the team template the source capsule was created from (this disk is layered on its disk). */
+  readonly parentTeamTemplate?: string;
   /** True once memory + cow-state.bin exist (clones map RAM copy-on-write) and state.bin is gone. */
   readonly isCow: boolean;
   readonly metadata: Record<string, string>;
@@ -94,6 +96,7 @@ export async function writeTeamTemplate(
       sizeBytes: sizes[0].size + sizes[1].size,
       isCow: false,
       metadata: record.metadata,
+      ...(record.teamTemplate ? { parentTeamTemplate: record.teamTemplate } : {}),
     };
     await writeManifest({ ...tmp, manifest: inTmp(paths.manifest) }, manifest);
     // Swap into place: the old folder (overwrite) leaves by rename first, so readers never see a half template.
@@ -118,4 +121,16 @@ export async function removeTeamTemplate(layout: HostLayout, teamId: string, nam
   const trash = join(dirname(paths.dir), `.trash-${name}-${randomBytes(4).toString("hex")}`);
   await rename(paths.dir, trash);
   await rm(trash, { recursive: true, force: true });
+}
+
+/** Team templates made from capsules of team template `key` ("<team>/<name>"): their disks are layered on its disk. */
+export async function childTeamTemplates(layout: HostLayout, key: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const team of await readdir(layout.teamTemplatesDir).catch(() => [] as string[])) {
+    for (const name of await readdir(join(layout.teamTemplatesDir, team)).catch(() => [] as string[])) {
+      const m = await readManifest(layout.teamTemplate(team, name));
+      if (m?.parentTeamTemplate === key) out.push(`template ${team}/${name}`);
+    }
+  }
+  return out;
 }

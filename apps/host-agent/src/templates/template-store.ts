@@ -8,6 +8,7 @@ import type { Logger } from "../log.ts";
 import { SAFE_NAME } from "../storage/layout.ts";
 import { guestKernelArgs } from "../vmm/qemu/cmdline.ts";
 import { buildTemplate, type TemplateBuildDeps, type TemplateMeta } from "./template-builder.ts";
+import { templateDependents } from "./template-dependents.ts";
 import { type TemplateShape, templateFingerprint, templateKey } from "./template-key.ts";
 
 /** A ready template and where its files are. */
@@ -54,9 +55,21 @@ export function createTemplateStore(deps: TemplateBuildDeps): TemplateStore {
     const saved = await readFile(paths.meta, "utf8")
       .then((t) => JSON.parse(t) as TemplateMeta)
       .catch(() => undefined);
-    if (saved?.fingerprint === fingerprint && (await exists(paths.state)) && (await exists(paths.memory))) {
+    const isComplete = saved !== undefined && (await exists(paths.state)) && (await exists(paths.memory));
+    if (isComplete && saved.fingerprint === fingerprint) {
       log.info({ template: key }, "reusing saved warm template");
       return { meta: saved, paths };
+    }
+    if (isComplete) {
+      // Capsules and team templates layered on its disk would read a different disk after a rebuild in place.
+      const dependents = await templateDependents(deps.layout, key);
+      if (dependents.length > 0) {
+        log.warn(
+          { template: key, dependents: dependents.length },
+          "saved template is stale but capsules or team templates depend on its disk; keeping it until they are gone",
+        );
+        return { meta: saved, paths };
+      }
     }
     if (saved) log.info({ template: key }, "saved template is stale (image, kernel or VMM changed); rebuilding");
     // Serialise builds; the promise chain never rejects so one failure does not block the next build.
