@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { BuildError } from "./build-error.ts";
 import { allExist } from "./fs-atomic.ts";
@@ -18,12 +18,13 @@ export interface EnvdArtifact {
 
 /**
  * Finds envd in `dir` (`envd` + `envd-native/`). With no `dir` given it uses the repository's `builds/`
- * and, when envd is not there yet, runs the envd build (`node --import tsx apps/envd/build.ts`) first.
+ * and, when envd is not there yet or is older than its sources, runs the envd build
+ * (`node --import tsx apps/envd/build.ts`) first — an image must never carry a stale envd.
  */
 export async function locateEnvd(repoRoot: string, dir: string | undefined, progress: Progress): Promise<EnvdArtifact> {
   const from = dir ?? join(repoRoot, "builds");
   const binary = join(from, "envd");
-  if (!(await allExist([binary]))) {
+  if (!(await allExist([binary])) || (!dir && (await envdSourcesNewerThan(repoRoot, binary)))) {
     if (dir)
       throw new BuildError(
         "envd_missing",
@@ -66,4 +67,28 @@ export async function locateEnvd(repoRoot: string, dir: string | undefined, prog
   }
   progress.info(`= envd ${artifact.sha256.slice(0, 12)} from ${from}`);
   return artifact;
+}
+
+/** Sources whose change means envd must be rebuilt. */
+const ENVD_SOURCES = ["apps/envd/src", "apps/envd/build.ts", "apps/envd/package.json", "packages/protocol/src"];
+
+/** True when any envd source file is newer than the built binary. */
+async function envdSourcesNewerThan(repoRoot: string, binary: string): Promise<boolean> {
+  const builtAt = (await stat(binary)).mtimeMs;
+  for (const rel of ENVD_SOURCES) {
+    if ((await newestMtimeMs(join(repoRoot, rel))) > builtAt) return true;
+  }
+  return false;
+}
+
+async function newestMtimeMs(path: string): Promise<number> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = st.mtimeMs;
+  for (const entry of await readdir(path)) {
+    if (entry === "node_modules") continue;
+    newest = Math.max(newest, await newestMtimeMs(join(path, entry)));
+  }
+  return newest;
 }
