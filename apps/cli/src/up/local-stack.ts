@@ -2,8 +2,10 @@
  * `startLocalStack`: the control plane (embedded database unless `databaseUrl`), one host agent registered to it,
  * and the credentials to use them — everything `wrenn up` runs, reusable by tests in a temporary data directory.
  */
+
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { runBootstrap } from "./bootstrap.ts";
 import { freePort } from "./free-port.ts";
@@ -163,6 +165,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       { timeoutMs: options.hostTimeoutMs ?? 900_000, intervalMs: 1000 },
     );
+    // The host is marked online when it registers, a few seconds before the agent's RPC port listens
+    // (it probes the accelerator first); wait for the port so the first capsule is not refused.
+    await waitFor(
+      `the host agent to listen on ${agentAddress} (agent log: ${layout.agentLog})`,
+      async () => {
+        if (!agent.isRunning) throw new StopWaiting(`the host agent exited:\n${agent.logTail()}`);
+        return (await acceptsConnections("127.0.0.1", agentPort)) || undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
 
     writePrivateJson(layout.stackFile, {
       base_url: baseUrl,
@@ -241,4 +253,19 @@ async function freshRegistrationToken(baseUrl: string, jwt: string, state: Stack
     state.host_id = r.host.id;
     return r.registration_token;
   }
+}
+
+/** True when a TCP connection to host:port succeeds. */
+function acceptsConnections(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(1000);
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+    socket.once("timeout", () => done(false));
+  });
 }
