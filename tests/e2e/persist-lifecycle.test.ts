@@ -158,15 +158,19 @@ describe("persistent capsules", { skip, timeout: 1_800_000 }, () => {
     for (const round of [0, 1]) {
       const id = `cl-persist-race-${round}`;
       await agent.client.createCapsule({ capsuleId: id, template: "minimal" }, { timeoutMs: OP_MS });
-      const ops = [
+      // Lifecycle calls that lose the race get NotFound or FailedPrecondition; an exec cut off by the pause may
+      // fail any way, but must end.
+      const lifecycle: Promise<unknown>[] = [
         agent.client.pauseCapsule({ capsuleId: id }, { timeoutMs: OP_MS }),
-        agent.client.exec({ capsuleId: id, cmd: "echo x > /root/x" }, { timeoutMs: OP_MS }),
         agent.client.resumeCapsule({ capsuleId: id }, { timeoutMs: OP_MS }),
+      ];
+      const execs: Promise<unknown>[] = [
+        agent.client.exec({ capsuleId: id, cmd: "echo x > /root/x" }, { timeoutMs: OP_MS }),
         agent.client.exec({ capsuleId: id, cmd: "true" }, { timeoutMs: OP_MS }),
       ];
       // Round 0 destroys while the others are queued; round 1 after they settled.
-      if (round === 0) ops.push(agent.client.destroyCapsule({ capsuleId: id }, { timeoutMs: OP_MS }));
-      const results = await Promise.allSettled(ops);
+      if (round === 0) lifecycle.push(agent.client.destroyCapsule({ capsuleId: id }, { timeoutMs: OP_MS }));
+      const [results] = await Promise.all([Promise.allSettled(lifecycle), Promise.allSettled(execs)]);
       for (const r of results) {
         if (r.status === "rejected") {
           const code = ConnectError.from(r.reason).code;

@@ -6,7 +6,7 @@
  *   - VM dead, but snapshots/<id>/state.bin complete: it is paused (the overlay moves over if it had not yet);
  *   - VM dead and no complete state: the capsule is lost and its files are removed.
  */
-import { access, readdir, rename, rm } from "node:fs/promises";
+import { access, lstat, readdir, rename, rm, unlink } from "node:fs/promises";
 import { EnvdClient } from "../envd-client/envd-client.ts";
 import type { Logger } from "../log.ts";
 import { templateVmSpec } from "../templates/template-builder.ts";
@@ -33,6 +33,11 @@ export async function adoptCapsules(deps: CloneDeps, log: Logger): Promise<Adopt
   const paused = new Map<string, CapsuleRecord>();
   for (const id of await readdir(deps.layout.sandboxesDir).catch(() => [] as string[])) {
     const paths = deps.layout.sandbox(id);
+    // A pool-folder alias left by a pause the agent did not finish (pause.ts): not a capsule.
+    if ((await lstat(paths.dir)).isSymbolicLink()) {
+      await unlink(paths.dir);
+      continue;
+    }
     const snap = deps.layout.snapshot(id);
     const record = await readRecord(paths.record);
     if (!record) {

@@ -12,7 +12,7 @@
  * mark are closed by envd's keep-alive timeout; and a prepare that timed out but finished after the restore would
  * drop the agent's fresh connections.
  */
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, rename, rm, symlink, unlink } from "node:fs/promises";
 import { AgentError, errors } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { HostLayout } from "../storage/layout.ts";
@@ -53,6 +53,10 @@ export async function pauseCapsule(
   const started = performance.now();
   await rm(snap.dir, { recursive: true, force: true });
   await mkdir(snap.dir, { recursive: true });
+  // A pooled clone's QEMU opened its disk under the pool folder, since renamed. Finishing the save inactivates the
+  // disk, and QEMU reopens it by that first path (bdrv_inactivate_all fails otherwise): alias it for the save.
+  const alias = c.record.spawnDir !== box.dir ? c.record.spawnDir : undefined;
+  if (alias) await symlink(box.dir, alias).catch(() => undefined);
   const setUp = performance.now();
   try {
     await c.vm.saveState(snap.stateTmp, { ignoreShared: false, timeoutMs: SAVE_TIMEOUT_MS });
@@ -63,9 +67,12 @@ export async function pauseCapsule(
     await c.vm
       .resume()
       .catch((e) => deps.log.error({ capsuleId: c.id, err: AgentError.from(e).message }, "cont failed"));
+    // `cont` may reopen the disk by its first path too, so the alias goes only now.
+    if (alias) await unlink(alias).catch(() => undefined);
     await rm(snap.dir, { recursive: true, force: true });
     throw errors.pauseFailed(c.id, err);
   }
+  if (alias) await unlink(alias).catch(() => undefined);
   const saved = performance.now();
   // Point of no return: the state is complete. The overlay is final once QEMU is gone.
   c.envd.close();

@@ -4,7 +4,19 @@
  * into place, so a template is either complete or absent; `overwrite` swaps the folder the same way.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, constants, copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  constants,
+  copyFile,
+  link,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { CapsuleRecord } from "../capsules/capsule-record.ts";
 import { errors } from "../errors.ts";
