@@ -13,9 +13,11 @@ import { authRoutes } from "./http/routes/auth/index.ts";
 import { capsuleRoutes } from "./http/routes/capsules/index.ts";
 import { hostRoutes } from "./http/routes/hosts/index.ts";
 import { meRoutes } from "./http/routes/me/index.ts";
+import { snapshotRoutes } from "./http/routes/snapshots/index.ts";
 import { systemRoutes, VERSION } from "./http/routes/system/index.ts";
 import { teamRoutes } from "./http/routes/teams/index.ts";
 import type { App } from "./http/types.ts";
+import { type CpMetrics, cpPrometheusPlugin, createCpMetrics } from "./metrics/index.ts";
 import { createServices, type Services } from "./services/container.ts";
 import { createMailer, type Mailer } from "./services/mailer.ts";
 import { leastLoaded, type Scheduler } from "./services/scheduler.ts";
@@ -34,10 +36,14 @@ export interface AppDeps {
   keyCacheMs?: number;
   /** Called when an unreachable host heartbeats again (the host monitor reconciles it). */
   onHostBack?: (hostId: string) => void;
+  /** When set, `GET /metrics` requires `Authorization: Bearer <token>`. */
+  metricsToken?: string;
 }
 
 /** Builds the Fastify app with every route; does not listen. */
-export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services }> {
+export async function buildApp(
+  deps: AppDeps,
+): Promise<{ app: FastifyInstance; services: Services; cpMetrics: CpMetrics }> {
   const services = createServices({
     db: deps.db,
     log: deps.logger,
@@ -86,6 +92,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     },
     transform: jsonSchemaTransform,
   });
+  // Registered at the root before any route so its hooks see every request.
+  const cpMetrics = createCpMetrics(deps.db);
+  await app.register(cpPrometheusPlugin, { metrics: cpMetrics, token: deps.metricsToken });
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   await app.register(systemRoutes);
   await app.register(authRoutes, { s: services });
@@ -94,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(teamRoutes, { s: services });
   await app.register(hostRoutes, { s: services, onHostBack: deps.onHostBack ?? (() => {}) });
   await app.register(capsuleRoutes, { s: services });
+  await app.register(snapshotRoutes, { s: services });
   await app.register(adminRoutes, { s: services });
-  return { app: app as unknown as FastifyInstance, services };
+  return { app: app as unknown as FastifyInstance, services, cpMetrics };
 }

@@ -22,6 +22,8 @@ const envSchema = z.object({
   SMTP_USERNAME: z.string().optional(),
   SMTP_PASSWORD: z.string().optional(),
   SMTP_FROM_EMAIL: z.string().default("noreply@wrenn.dev"),
+  CP_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  CP_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(20),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
@@ -47,6 +49,10 @@ export interface Config {
   scheduler: (typeof SCHEDULERS)[number];
   smtp?: SmtpConfig;
   logLevel: string;
+  /** When set, `GET /metrics` requires `Authorization: Bearer <token>`; unset, it is open. */
+  metricsToken?: string;
+  /** PostgreSQL connection pool size of this replica. */
+  dbPoolSize: number;
 }
 
 /** Thrown when the environment is invalid; lists every offending variable. */
@@ -84,6 +90,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         }
       : undefined,
     logLevel: e.LOG_LEVEL,
+    metricsToken: e.CP_METRICS_TOKEN,
+    dbPoolSize: e.CP_DB_POOL_SIZE,
   };
   return Object.freeze(config);
 }

@@ -20,6 +20,8 @@ export type ErrorCode =
   | "wrong_password"
   | "owns_team_with_members"
   | "has_active_sandboxes"
+  | "name_reserved"
+  | "template_name_taken"
   | "too_large"
   | "host_unavailable"
   | "no_hosts_available"
@@ -65,6 +67,8 @@ export const errors = {
   conflict: (msg: string) => e("conflict", 409, msg),
   invalidState: (id: string, status: string, action: string) =>
     e("invalid_state", 409, `capsule ${id} is ${status}, cannot ${action}`),
+  capsuleBusy: (id: string, op: string) =>
+    e("conflict", 409, `capsule ${id} is busy: a ${op} is in progress; try again when it finishes`),
   noTeam: () => e("no_team", 403, "this credential has no team"),
   accountDeactivated: () => e("account_deactivated", 403, "account is deactivated"),
   accountNotActivated: () => e("account_not_activated", 403, "account is not activated; check your email"),
@@ -77,6 +81,11 @@ export const errors = {
   ownsTeamWithMembers: () => e("owns_team_with_members", 409, "you own teams with other members; transfer them first"),
   hostHasCapsules: (ids: string[]) =>
     e("has_active_sandboxes", 409, "host has active capsules; use force=true to destroy them", { sandbox_ids: ids }),
+  templateNotFound: (name: string) => e("not_found", 404, `template ${name} not found`),
+  nameReserved: (name: string) => e("name_reserved", 409, `${name} is a platform template name; choose another name`),
+  templateNameTaken: (name: string) =>
+    e("template_name_taken", 409, `your team already has a template named ${name}; pass overwrite=true to replace it`),
+  platformTemplate: (name: string) => e("forbidden", 403, `${name} is a platform template and cannot be deleted`),
   tooLarge: (limitBytes: number) => e("too_large", 413, `body exceeds the limit of ${limitBytes} bytes`),
   hostUnavailable: (msg = "host is unavailable") => e("host_unavailable", 503, msg),
   noHostsAvailable: (msg = "no servers available — try again later") => e("no_hosts_available", 503, msg),

@@ -5,6 +5,7 @@ import { buildApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { type DatabaseHandle, openDatabase } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrate.ts";
+import { createMetricsSampler, createUsageRollup } from "./metrics/index.ts";
 import type { Services } from "./services/container.ts";
 import { createMailer } from "./services/mailer.ts";
 import { createScheduler } from "./services/scheduler.ts";
@@ -23,10 +24,10 @@ export interface Server {
 
 /** Opens the configured database (embedded when DATABASE_URL is unset). */
 export function openConfiguredDatabase(config: Config): Promise<DatabaseHandle> {
-  return openDatabase({ url: config.databaseUrl, pgliteDir: `${config.dataDir}/db` });
+  return openDatabase({ url: config.databaseUrl, pgliteDir: `${config.dataDir}/db`, poolSize: config.dbPoolSize });
 }
 
-/** Migrates, builds the app, starts the host monitor and listens. */
+/** Migrates, builds the app, listens, then starts the host monitor, the metrics sampler and the usage rollup. */
 export async function startServer(
   config: Config,
   log: Logger,
@@ -37,7 +38,7 @@ export async function startServer(
   const agents = new AgentPool();
   let monitorJob: LockedInterval | undefined;
   let monitor: ReturnType<typeof createHostMonitor> | undefined;
-  const { app, services } = await buildApp({
+  const { app, services, cpMetrics } = await buildApp({
     db: db.db,
     logger: log,
     jwtSecret: config.jwtSecret,
@@ -45,6 +46,7 @@ export async function startServer(
     agents,
     mailer: createMailer(config.smtp, log),
     scheduler: createScheduler(config.scheduler),
+    metricsToken: config.metricsToken,
     onHostBack: (hostId) => {
       monitor
         ?.reconcileHostById(hostId)
@@ -63,6 +65,18 @@ export async function startServer(
   });
   await app.listen({ host: config.listenHost, port: config.listenPort });
   monitorJob.start();
+  // Every replica runs these; an advisory lock plus a per-slot claim make one of them work each slot.
+  const sampler = createMetricsSampler({
+    db: db.db,
+    log,
+    onSampled: (rows) => {
+      cpMetrics.samplerTicks.inc();
+      cpMetrics.samplerRows.inc({}, rows);
+    },
+  });
+  const rollup = createUsageRollup({ db: db.db, log });
+  sampler.start();
+  rollup.start();
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.listenPort;
   const host = config.listenHost === "0.0.0.0" ? "127.0.0.1" : config.listenHost;
@@ -73,6 +87,8 @@ export async function startServer(
     url: `http://${host}:${port}`,
     async close() {
       await monitorJob?.stop();
+      await sampler.stop();
+      await rollup.stop();
       await app.close();
       agents.close();
       await db.close();

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+import type { MetricsTables } from "../metrics/tables.ts";
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -118,6 +119,10 @@ export interface CapsulesTable {
   last_active_at: NullableTimestamp;
   last_updated: Generated<Date>;
   metadata: Json<Record<string, string>>;
+  /** The pause, resume or snapshot in progress (`op:token`), so only one runs at a time; null when idle. */
+  lifecycle_op: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When an abandoned lease (its control plane died) may be taken over. */
+  lifecycle_op_until: NullableTimestamp;
 }
 
 export interface AuditLogsTable {
@@ -135,8 +140,25 @@ export interface AuditLogsTable {
   created_at: Generated<Date>;
 }
 
+export type TemplateType = "base" | "snapshot";
+export interface TemplatesTable {
+  id: string;
+  name: string;
+  type: TemplateType;
+  team_id: string;
+  host_id: string | null;
+  source_capsule_id: string | null;
+  vcpus: Generated<number>;
+  memory_mb: Generated<number>;
+  size_bytes: ColumnType<number, number | undefined, number>;
+  default_user: Generated<string>;
+  default_env: Json<Record<string, string>>;
+  metadata: Json<Record<string, string>>;
+  created_at: Generated<Date>;
+}
+
 /** The database as Kysely sees it. */
-export interface Database {
+export interface Database extends MetricsTables {
   teams: TeamsTable;
   users: UsersTable;
   users_teams: UsersTeamsTable;
@@ -148,6 +170,7 @@ export interface Database {
   host_refresh_tokens: HostRefreshTokensTable;
   capsules: CapsulesTable;
   audit_logs: AuditLogsTable;
+  templates: TemplatesTable;
 }
 
 export type Team = Selectable<TeamsTable>;
@@ -155,3 +178,4 @@ export type User = Selectable<UsersTable>;
 export type Host = Selectable<HostsTable>;
 export type Capsule = Selectable<CapsulesTable>;
 export type NewCapsule = Insertable<CapsulesTable>;
+export type Template = Selectable<TemplatesTable>;

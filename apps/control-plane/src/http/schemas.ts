@@ -52,6 +52,19 @@ export const Capsule = z
   })
   .describe("Capsule");
 
+export const Template = z
+  .object({
+    name: z.string(),
+    type: z.enum(["base", "snapshot"]),
+    vcpus: z.number().int(),
+    memory_mb: z.number().int(),
+    size_bytes: z.number().int(),
+    created_at: z.string(),
+    platform: z.boolean().describe("true for the platform's base images (minimal, python, node)"),
+    metadata: z.record(z.string(), z.string()),
+  })
+  .describe("Template");
+
 export const Host = z
   .object({
     id: z.string(),

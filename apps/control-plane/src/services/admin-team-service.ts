@@ -12,7 +12,7 @@ const PER_PAGE = 100;
 export function createAdminTeamService(
   db: Kysely<Database>,
   audit: AuditLog,
-  stopTeamCapsules: (teamId: string) => Promise<void>,
+  teamDeleted: (teamId: string) => Promise<void>,
 ) {
   async function liveTeam(id: string) {
     const t = await db
@@ -95,7 +95,7 @@ export function createAdminTeamService(
 
     async remove(ctx: AuthContext, id: string) {
       await liveTeam(id);
-      await stopTeamCapsules(id);
+      await teamDeleted(id);
       await db.transaction().execute(async (tx) => {
         await tx.updateTable("teams").set({ deleted_at: new Date() }).where("id", "=", id).execute();
         await tx.deleteFrom("team_api_keys").where("team_id", "=", id).execute();

@@ -29,11 +29,16 @@ function decodeUtf8(b: Uint8Array): string | undefined {
 
 /** Commands, processes and files of running capsules, through the capsule's host agent. */
 export function createCapsuleOps(db: Kysely<Database>, agents: AgentPool) {
-  /** The team's running capsule and its agent client; 404 for others' capsules, 409 when not running. */
+  /**
+   * The team's running capsule and its agent client; 404 for others' capsules, 409 when not running. Every caller is
+   * user activity (exec, streams, PTY, process and file calls), so it bumps `last_active_at` (reference §1.2).
+   */
   async function running(teamId: string, id: string, action: string): Promise<{ client: AgentClient; id: string }> {
     const c = await capsuleOfTeam(db, teamId, id);
     if (c.status !== "running") throw errors.invalidState(id, c.status, action);
-    return { client: agents.client(targetOf(c)), id };
+    const client = agents.client(targetOf(c));
+    touch(id);
+    return { client, id };
   }
 
   /** Records activity without delaying the answer. */
@@ -59,7 +64,6 @@ export function createCapsuleOps(db: Kysely<Database>, agents: AgentPool) {
 
     async exec(teamId: string, id: string, input: ExecInput) {
       const { client } = await running(teamId, id, "exec");
-      touch(id);
       if (input.background) {
         const tag = input.tag || `proc-${randomHex(4)}`;
         const r = await call(
@@ -104,14 +108,12 @@ export function createCapsuleOps(db: Kysely<Database>, agents: AgentPool) {
 
     async listProcesses(teamId: string, id: string) {
       const { client } = await running(teamId, id, "list processes");
-      touch(id);
       const r = await call(client.listProcesses({ capsuleId: id }, { timeoutMs: 30_000 }));
       return { processes: r.processes.map((p) => ({ pid: p.pid, tag: p.tag, cmd: p.cmd, args: p.args })) };
     },
 
     async killProcess(teamId: string, id: string, selector: string, signal: "SIGKILL" | "SIGTERM") {
       const { client } = await running(teamId, id, "signal a process");
-      touch(id);
       await call(
         client.killProcess(
           { capsuleId: id, selector: { selector: parseSelector(selector) }, signal },

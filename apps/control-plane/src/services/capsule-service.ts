@@ -1,21 +1,24 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { hostagent } from "@wrenn/protocol";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import type { AgentPool } from "../agents/agent-pool.ts";
+import type { AgentClient, AgentPool } from "../agents/agent-pool.ts";
 import { agentErrorToWrenn } from "../agents/connect-errors.ts";
 import type { AuthContext } from "../auth/auth-context.ts";
-import type { CapsuleStatus, Database } from "../db/schema.ts";
+import type { Database } from "../db/schema.ts";
 import { errors } from "../errors.ts";
 import { newId } from "../ids.ts";
+import { deleteCapsulePoints, persistFlushedMetrics } from "../metrics/index.ts";
 import type { AuditLog } from "./audit-log.ts";
-import { type CapsuleView, capsuleOfTeam, capsuleView, loadCandidates, targetOf } from "./capsule-store.ts";
+import { type CapsuleView, capsuleOfTeam, capsuleView, loadCandidates } from "./capsule-store.ts";
+import { currentRow, fromInfo, isConnectionFailure, transition } from "./capsule-transitions.ts";
 import type { Scheduler } from "./scheduler.ts";
+import { resolveTemplate } from "./template-store.ts";
 
 /** Disk is fixed per capsule, as in the reference. */
 export const DISK_SIZE_MB = 5120;
-/** How long the control plane waits for an agent to create or resume a capsule (TCG boots are slow). */
-const LIFECYCLE_RPC_MS = 300_000;
+/** How long the control plane waits for an agent to create, pause or resume a capsule (TCG boots are slow). */
+export const LIFECYCLE_RPC_MS = 300_000;
+const FLUSH_RPC_MS = 15_000;
 
 /** Dependencies of the capsule service. */
 export interface CapsuleServiceDeps {
@@ -34,95 +37,114 @@ export interface CreateCapsuleInput {
   timeout_sec: number;
 }
 
-const isConnectionFailure = (err: unknown) =>
-  err instanceof ConnectError && (err.code === Code.Unavailable || err.code === Code.DeadlineExceeded);
+/**
+ * Stores a capsule's metric rings before it goes away (reference §5): every tier on pause, the 24h tier on destroy.
+ * Best effort: a capsule is never kept running because its metrics could not be saved.
+ */
+export async function flushMetrics(
+  db: Kysely<Database>,
+  client: AgentClient,
+  id: string,
+  tiers: ReadonlyArray<"10m" | "2h" | "24h">,
+  log: Logger,
+): Promise<void> {
+  try {
+    const res = await client.flushCapsuleMetrics({ capsuleId: id }, { timeoutMs: FLUSH_RPC_MS });
+    await persistFlushedMetrics(db, id, res, tiers);
+  } catch (err) {
+    log.warn({ err, capsuleId: id }, "capsule metrics not flushed");
+  }
+}
 
-/** Capsule lifecycle: create, list, get, destroy, ping, pause, resume. Every state change is a transaction. */
+/** Capsule create, list, get and destroy. Pause, resume and ping are in capsule-lifecycle.ts. */
 export function createCapsuleService(deps: CapsuleServiceDeps) {
   const { db, agents, audit, log } = deps;
 
-  async function setStatus(id: string, status: CapsuleStatus, reason: string, extra: Record<string, unknown> = {}) {
-    const row = await db.transaction().execute((tx) =>
-      tx
-        .updateTable("capsules")
-        .set({ status, status_reason: reason, last_updated: new Date(), ...extra })
-        .where("id", "=", id)
-        .returningAll()
-        .executeTakeFirstOrThrow(),
-    );
-    log.info({ capsuleId: id, status, reason }, "capsule status changed");
-    return row;
-  }
-
-  const fromInfo = (info: hostagent.CapsuleInfo | undefined) => ({
-    host_ip: info?.hostIp ?? "",
-    metadata: JSON.stringify(info?.metadata ?? {}),
-  });
-
-  return {
+  const service = {
     async create(ctx: AuthContext, input: CreateCapsuleInput): Promise<CapsuleView> {
+      const template = await resolveTemplate(db, ctx.teamId, input.template);
+      if (!template) throw errors.templateNotFound(input.template);
+      // A snapshot fixes the machine shape (its memory image is that size) and lives on one host.
+      const isSnapshot = template.type === "snapshot";
+      const vcpus = isSnapshot ? template.vcpus : input.vcpus;
+      const memoryMb = isSnapshot ? template.memory_mb : input.memory_mb;
       const team = await db
         .selectFrom("teams")
         .select(["is_byoc"])
         .where("id", "=", ctx.teamId)
         .executeTakeFirstOrThrow();
-      const hosts = await loadCandidates(db, ctx.teamId, team.is_byoc);
-      const host = deps.scheduler(hosts, { vcpus: input.vcpus, memory_mb: input.memory_mb, disk_mb: DISK_SIZE_MB });
+      let hosts = await loadCandidates(db, ctx.teamId, team.is_byoc);
+      if (isSnapshot) {
+        hosts = hosts.filter((h) => h.id === template.host_id);
+        if (hosts.length === 0)
+          throw errors.hostUnavailable(`the host holding template ${template.name} is not online`);
+      }
+      const host = deps.scheduler(hosts, { vcpus, memory_mb: memoryMb, disk_mb: DISK_SIZE_MB });
       const id = newId("cl");
-      await db.transaction().execute((tx) =>
-        tx
-          .insertInto("capsules")
-          .values({
-            id,
-            team_id: ctx.teamId,
-            host_id: host.id,
-            template: input.template,
-            status: "pending",
-            vcpus: input.vcpus,
-            memory_mb: input.memory_mb,
-            timeout_sec: input.timeout_sec,
-            disk_size_mb: DISK_SIZE_MB,
-            metadata: "{}",
-          })
-          .execute(),
-      );
+      await db
+        .insertInto("capsules")
+        .values({
+          id,
+          team_id: ctx.teamId,
+          host_id: host.id,
+          template: input.template,
+          status: "pending",
+          vcpus,
+          memory_mb: memoryMb,
+          timeout_sec: input.timeout_sec,
+          disk_size_mb: DISK_SIZE_MB,
+          metadata: "{}",
+        })
+        .execute();
       const clog = log.child({ capsuleId: id, hostId: host.id });
       clog.info({ template: input.template }, "capsule pending");
+      const client = agents.client({ id: host.id, address: host.address, agentKey: host.agent_key });
+      let res: Awaited<ReturnType<AgentClient["createCapsule"]>>;
       try {
-        const res = await agents.client({ id: host.id, address: host.address, agentKey: host.agent_key }).createCapsule(
+        res = await client.createCapsule(
           {
             capsuleId: id,
             teamId: ctx.teamId,
             template: input.template,
-            vcpus: input.vcpus,
-            memoryMb: input.memory_mb,
+            vcpus,
+            memoryMb,
             timeoutSec: input.timeout_sec,
             diskSizeMb: DISK_SIZE_MB,
-            defaultUser: "root",
+            defaultUser: template.default_user,
+            defaultEnv: template.default_env ?? {},
           },
           { timeoutMs: LIFECYCLE_RPC_MS },
         );
-        const now = new Date();
-        const row = await setStatus(id, "running", "", {
-          ...fromInfo(res.capsule),
-          started_at: now,
-          last_active_at: now,
-        });
-        await audit.record(ctx, {
-          resource_type: "sandbox",
-          resource_id: id,
-          action: "create",
-          metadata: { template: input.template },
-        });
-        return capsuleView(row);
       } catch (err) {
         const we = agentErrorToWrenn(err);
-        await setStatus(id, "error", `error: ${we.message}`).catch((e) =>
+        await transition(db, id, ["pending"], "error", `error: ${we.message}`).catch((e) =>
           clog.error({ err: e }, "could not record create failure"),
         );
         clog.warn({ err }, "capsule create failed");
         throw we;
       }
+      const now = new Date();
+      const row = await transition(db, id, ["pending"], "running", "user", {
+        ...fromInfo(res.capsule),
+        started_at: now,
+        last_active_at: now,
+      });
+      if (!row) {
+        // Destroyed while it was being created: the VM the agent just made must not outlive the row.
+        await client.destroyCapsule({ capsuleId: id }, { timeoutMs: 60_000 }).catch((err) => {
+          clog.warn({ err }, "could not destroy a capsule destroyed during its create");
+        });
+        const cur = await currentRow(db, id);
+        throw errors.invalidState(id, cur?.status ?? "stopped", "finish creating");
+      }
+      clog.info("capsule running");
+      await audit.record(ctx, {
+        resource_type: "sandbox",
+        resource_id: id,
+        action: "create",
+        metadata: { template: input.template },
+      });
+      return capsuleView(row);
     },
 
     async list(teamId: string): Promise<CapsuleView[]> {
@@ -138,22 +160,36 @@ export function createCapsuleService(deps: CapsuleServiceDeps) {
 
     get: async (teamId: string, id: string): Promise<CapsuleView> => capsuleView(await capsuleOfTeam(db, teamId, id)),
 
-    /** Destroys a capsule; unreachable hosts do not block it (the reconciler removes the VM later). */
+    /**
+     * Destroys a capsule; unreachable hosts do not block it (the reconciler removes the VM later). A running
+     * capsule's 24h metric tier is kept; a paused one's finer tiers are dropped (reference §5).
+     */
     async destroy(ctx: AuthContext | "system", teamId: string, id: string, reason = "user"): Promise<void> {
       const c = await capsuleOfTeam(db, teamId, id);
       if (c.status === "stopped") return;
       if (c.host_id && c.host_address && c.host_status === "online") {
+        const client = agents.client({ id: c.host_id, address: c.host_address, agentKey: c.host_agent_key });
+        if (c.status === "running") await flushMetrics(db, client, id, ["24h"], log);
         try {
-          await agents
-            .client({ id: c.host_id, address: c.host_address, agentKey: c.host_agent_key })
-            .destroyCapsule({ capsuleId: id }, { timeoutMs: 60_000 });
+          await client.destroyCapsule({ capsuleId: id }, { timeoutMs: 60_000 });
         } catch (err) {
           const notFound = err instanceof ConnectError && err.code === Code.NotFound;
           if (!notFound && !isConnectionFailure(err)) throw agentErrorToWrenn(err);
           if (!notFound) log.warn({ err, capsuleId: id }, "agent unreachable on destroy; marking stopped anyway");
         }
       }
-      await setStatus(id, "stopped", reason);
+      if (c.status === "paused") {
+        await deleteCapsulePoints(db, id, ["10m", "2h"]).catch((err) =>
+          log.warn({ err, capsuleId: id }, "could not drop metric points"),
+        );
+      }
+      // Unconditional: stopped is final, whatever a racing pause or resume wrote meanwhile.
+      await db
+        .updateTable("capsules")
+        .set({ status: "stopped", status_reason: reason, last_updated: new Date() })
+        .where("id", "=", id)
+        .execute();
+      log.info({ capsuleId: id, reason }, "capsule stopped");
       await audit.record(ctx, {
         resource_type: "sandbox",
         resource_id: id,
@@ -164,7 +200,7 @@ export function createCapsuleService(deps: CapsuleServiceDeps) {
     },
 
     /** Stops every active capsule of a team (team deletion, owner disabled). */
-    async stopTeam(teamId: string): Promise<void> {
+    async stopTeam(teamId: string, reason = "team_deleted"): Promise<void> {
       const rows = await db
         .selectFrom("capsules")
         .select("id")
@@ -172,65 +208,13 @@ export function createCapsuleService(deps: CapsuleServiceDeps) {
         .where("status", "not in", ["stopped", "error"])
         .execute();
       for (const r of rows) {
-        await this.destroy("system", teamId, r.id, "team_deleted").catch((err) =>
-          log.warn({ err, capsuleId: r.id }, "stop on team delete failed"),
-        );
-      }
-    },
-
-    async ping(teamId: string, id: string): Promise<void> {
-      const c = await capsuleOfTeam(db, teamId, id);
-      if (c.status !== "running") throw errors.invalidState(id, c.status, "ping");
-      try {
-        await agents.client(targetOf(c)).pingCapsule({ capsuleId: id }, { timeoutMs: 30_000 });
-      } catch (err) {
-        throw agentErrorToWrenn(err);
-      }
-      await db.updateTable("capsules").set({ last_active_at: new Date() }).where("id", "=", id).execute();
-    },
-
-    async pause(ctx: AuthContext, id: string): Promise<CapsuleView> {
-      const c = await capsuleOfTeam(db, ctx.teamId, id);
-      if (c.status !== "running") throw errors.invalidState(id, c.status, "pause");
-      const target = targetOf(c);
-      // Pre-mark paused so the reconciler does not race the pause (reference §5).
-      await setStatus(id, "paused", "user");
-      try {
-        const res = await agents
-          .client(target)
-          .pauseCapsule({ capsuleId: id, reason: "user" }, { timeoutMs: LIFECYCLE_RPC_MS });
-        const row = await setStatus(id, "paused", "user", { metadata: fromInfo(res.capsule).metadata });
-        await audit.record(ctx, { resource_type: "sandbox", resource_id: id, action: "pause" });
-        return capsuleView(row);
-      } catch (err) {
-        await setStatus(id, "running", "").catch(() => {});
-        throw agentErrorToWrenn(err);
-      }
-    },
-
-    async resume(ctx: AuthContext, id: string): Promise<CapsuleView> {
-      const c = await capsuleOfTeam(db, ctx.teamId, id);
-      if (c.status !== "paused") throw errors.invalidState(id, c.status, "resume");
-      try {
-        const res = await agents
-          .client(targetOf(c))
-          .resumeCapsule(
-            { capsuleId: id, timeoutSec: c.timeout_sec, defaultUser: "root" },
-            { timeoutMs: LIFECYCLE_RPC_MS },
-          );
-        const now = new Date();
-        const row = await setStatus(id, "running", "", {
-          ...fromInfo(res.capsule),
-          started_at: now,
-          last_active_at: now,
-        });
-        await audit.record(ctx, { resource_type: "sandbox", resource_id: id, action: "resume" });
-        return capsuleView(row);
-      } catch (err) {
-        throw agentErrorToWrenn(err);
+        await service
+          .destroy("system", teamId, r.id, reason)
+          .catch((err) => log.warn({ err, capsuleId: r.id }, "stop on team delete failed"));
       }
     },
   };
+  return service;
 }
 
 /** The capsule service's public shape. */

@@ -4,16 +4,19 @@ import type { AgentPool } from "../agents/agent-pool.ts";
 import { createAuthenticator } from "../auth/authenticator.ts";
 import { createTokenSigner } from "../auth/tokens.ts";
 import type { Database } from "../db/schema.ts";
+import { deleteTeamMetrics } from "../metrics/index.ts";
 import { createAdminTeamService } from "./admin-team-service.ts";
 import { createApiKeyService } from "./api-key-service.ts";
 import { createAuditLog } from "./audit-log.ts";
 import { createAuthService } from "./auth-service.ts";
+import { createCapsuleLifecycle } from "./capsule-lifecycle.ts";
 import { createCapsuleOps } from "./capsule-ops.ts";
 import { createCapsuleService } from "./capsule-service.ts";
 import { createHostRegistration } from "./host-registration.ts";
 import { createHostService } from "./host-service.ts";
 import type { Mailer } from "./mailer.ts";
 import type { Scheduler } from "./scheduler.ts";
+import { createSnapshotService } from "./snapshot-service.ts";
 import { createTeamService } from "./team-service.ts";
 import { createUserService } from "./user-service.ts";
 
@@ -37,8 +40,18 @@ export function createServices(deps: ServiceDeps) {
   const authn = createAuthenticator(db, tokens, { keyCacheMs: deps.keyCacheMs });
   const audit = createAuditLog(db, log);
   const auth = createAuthService({ db, tokens, mailer: deps.mailer, log, publicUrl: deps.publicUrl });
-  const capsules = createCapsuleService({ db, agents: deps.agents, scheduler: deps.scheduler, audit, log });
-  const stopTeamCapsules = (teamId: string) => capsules.stopTeam(teamId);
+  const capsules = {
+    ...createCapsuleService({ db, agents: deps.agents, scheduler: deps.scheduler, audit, log }),
+    ...createCapsuleLifecycle({ db, agents: deps.agents, audit, log }),
+  };
+  const snapshots = createSnapshotService({ db, agents: deps.agents, audit, log });
+  const stopTeamCapsules = (teamId: string) => capsules.stopTeam(teamId, "owner_disabled");
+  /** A team is being deleted: its capsules stop, its templates and capacity history go. */
+  const teamDeleted = async (teamId: string) => {
+    await capsules.stopTeam(teamId);
+    await snapshots.removeTeamTemplates(teamId);
+    await deleteTeamMetrics(db, teamId);
+  };
   const registration = createHostRegistration(db, tokens);
   return {
     db,
@@ -50,11 +63,12 @@ export function createServices(deps: ServiceDeps) {
     agents: deps.agents,
     capsules,
     ops: createCapsuleOps(db, deps.agents),
+    snapshots,
     apiKeys: createApiKeyService(db, audit, () => authn.forgetKeys()),
-    teams: createTeamService({ db, audit, mailer: deps.mailer, stopTeamCapsules }),
-    users: createUserService({ db, auth, audit, stopTeamCapsules }),
+    teams: createTeamService({ db, audit, mailer: deps.mailer, teamDeleted }),
+    users: createUserService({ db, auth, audit, stopTeamCapsules, teamDeleted }),
     registration,
-    adminTeams: createAdminTeamService(db, audit, stopTeamCapsules),
+    adminTeams: createAdminTeamService(db, audit, teamDeleted),
     hosts: createHostService({ db, agents: deps.agents, registration, audit, log }),
   };
 }

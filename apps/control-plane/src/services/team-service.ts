@@ -23,7 +23,8 @@ export interface TeamServiceDeps {
   audit: AuditLog;
   mailer: Mailer;
   /** Stops every active capsule of a team (team deletion). */
-  stopTeamCapsules: (teamId: string) => Promise<void>;
+  /** Stops the team's capsules and removes its templates and metrics (before the row is soft-deleted). */
+  teamDeleted: (teamId: string) => Promise<void>;
 }
 
 /** Teams, roles and membership. Another team's id is always 404, never 403. */
@@ -124,7 +125,7 @@ export function createTeamService(deps: TeamServiceDeps) {
     async remove(ctx: AuthContext, teamId: string) {
       const role = await roleIn(ctx, teamId);
       if (role !== "owner") throw errors.forbidden("only the owner can delete a team");
-      await deps.stopTeamCapsules(teamId);
+      await deps.teamDeleted(teamId);
       await db.transaction().execute(async (tx) => {
         await tx.updateTable("teams").set({ deleted_at: new Date() }).where("id", "=", teamId).execute();
         await tx.deleteFrom("team_api_keys").where("team_id", "=", teamId).execute();

@@ -13,6 +13,8 @@ export interface UserServiceDeps {
   auth: AuthService;
   audit: AuditLog;
   stopTeamCapsules: (teamId: string) => Promise<void>;
+  /** Stops the team's capsules and removes its templates and metrics (teams deleted with their owner). */
+  teamDeleted: (teamId: string) => Promise<void>;
 }
 
 const PER_PAGE = 100;
@@ -78,7 +80,7 @@ export function createUserService(deps: UserServiceDeps) {
         .where("ut.role", "=", "owner")
         .where("t.deleted_at", "is", null)
         .execute();
-      for (const t of owned) await deps.stopTeamCapsules(t.id);
+      for (const t of owned) await deps.teamDeleted(t.id);
       await db.transaction().execute(async (tx) => {
         for (const t of owned)
           await tx.updateTable("teams").set({ deleted_at: new Date() }).where("id", "=", t.id).execute();

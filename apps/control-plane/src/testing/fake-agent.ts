@@ -5,6 +5,8 @@ import type { TransportFactory } from "../agents/agent-pool.ts";
 
 type Info = hostagent.CapsuleInfo;
 
+const jitter = (maxMs: number) => new Promise((r) => setTimeout(r, Math.random() * maxMs));
+
 /**
  * An in-memory HostAgentService for route tests (never for end-to-end tests). Commands are
  * interpreted, not run: `echo A B` prints its args, `binary` prints non-UTF-8 bytes, `fail N`
@@ -19,8 +21,26 @@ export class FakeAgent {
   readonly autoPaused: string[] = [];
   /** When set, CreateCapsule fails with this error. */
   createError?: ConnectError;
+  /** When set, PauseCapsule fails with this error, leaving the capsule in `pauseErrorLeaves` (default running). */
+  pauseError?: ConnectError;
+  pauseErrorLeaves?: "running" | "paused" | "gone";
+  /** When set, ResumeCapsule fails with this error, leaving the capsule in `resumeErrorLeaves` (default paused). */
+  resumeError?: ConnectError;
+  resumeErrorLeaves?: "running" | "paused";
+  /** When set, CreateSnapshot fails with this error (the capsule keeps its state). */
+  snapshotError?: ConnectError;
+  /** When set, DeleteSnapshot fails with this error. */
+  deleteSnapshotError?: ConnectError;
+  /** Templates made by CreateSnapshot, keyed `team/name`. */
+  readonly snapshots = new Map<string, { capsuleId: string; vcpus: number; memoryMb: number }>();
+  /** Every CreateCapsule request, in order. */
+  readonly createRequests: hostagent.CreateCapsuleRequest[] = [];
+  /** Points FlushCapsuleMetrics returns (one per tier), so tests can see them stored. */
+  flushPoints = 1;
   /** When true, every RPC fails with Unavailable (an agent that is down). */
   down = false;
+  /** Random delay (0..jitterMs) before and after each call, to widen races in concurrency tests. */
+  jitterMs = 0;
   /** Last Authorization header seen. */
   lastAuth?: string;
   private nextPid = 100;
@@ -59,7 +79,10 @@ export class FakeAgent {
       },
       createCapsule: (r, ctx) => {
         this.check("createCapsule", undefined, ctx);
+        this.createRequests.push(r);
         if (this.createError) throw this.createError;
+        if (!["minimal", "python", "node"].includes(r.template) && !this.snapshots.has(`${r.teamId}/${r.template}`))
+          throw new ConnectError(`template ${r.template} is not on this host`, Code.NotFound);
         const c = create(hostagent.CapsuleInfoSchema, {
           capsuleId: r.capsuleId,
           status: hostagent.CapsuleStatus.RUNNING,
@@ -81,11 +104,29 @@ export class FakeAgent {
       },
       pauseCapsule: (r, ctx) => {
         this.check("pauseCapsule", r.capsuleId, ctx);
+        if (info(r.capsuleId).status !== hostagent.CapsuleStatus.RUNNING)
+          throw new ConnectError("capsule is not running", Code.FailedPrecondition);
+        if (this.pauseError) {
+          const leaves = this.pauseErrorLeaves ?? "running";
+          if (leaves === "gone") this.capsules.delete(r.capsuleId);
+          if (leaves === "paused") info(r.capsuleId).status = hostagent.CapsuleStatus.PAUSED;
+          throw this.pauseError;
+        }
         info(r.capsuleId).status = hostagent.CapsuleStatus.PAUSED;
+        info(r.capsuleId).statusReason = r.reason;
         return { capsule: info(r.capsuleId) };
       },
       resumeCapsule: (r, ctx) => {
         this.check("resumeCapsule", r.capsuleId, ctx);
+        if (info(r.capsuleId).status !== hostagent.CapsuleStatus.PAUSED)
+          throw new ConnectError("capsule is not paused", Code.FailedPrecondition);
+        if (this.resumeError) {
+          if (this.resumeErrorLeaves === "running") {
+            info(r.capsuleId).status = hostagent.CapsuleStatus.RUNNING;
+            info(r.capsuleId).hostIp = "127.0.0.1:40002";
+          }
+          throw this.resumeError;
+        }
         info(r.capsuleId).status = hostagent.CapsuleStatus.RUNNING;
         info(r.capsuleId).hostIp = "127.0.0.1:40001";
         return { capsule: info(r.capsuleId) };
@@ -265,11 +306,24 @@ export class FakeAgent {
         if (!this.files.delete(r.path)) throw new ConnectError(`${r.path} not found`, Code.NotFound);
         return {};
       },
-      createSnapshot: () => {
-        throw new ConnectError("not implemented", Code.Unimplemented);
+      createSnapshot: (r, ctx) => {
+        this.check("createSnapshot", r.capsuleId, ctx);
+        if (this.snapshotError) throw this.snapshotError;
+        const key = `${r.teamId}/${r.name}`;
+        if (this.snapshots.has(key) && !r.overwrite)
+          throw new ConnectError(`template ${r.name} exists`, Code.AlreadyExists);
+        const c = info(r.capsuleId);
+        this.snapshots.set(key, { capsuleId: r.capsuleId, vcpus: c.vcpus, memoryMb: c.memoryMb });
+        // Like the reference, the source is left paused.
+        c.status = hostagent.CapsuleStatus.PAUSED;
+        return { name: r.name, sizeBytes: 123_456_789n, vcpus: c.vcpus, memoryMb: c.memoryMb, capsule: c };
       },
-      deleteSnapshot: () => {
-        throw new ConnectError("not implemented", Code.Unimplemented);
+      deleteSnapshot: (r, ctx) => {
+        this.check("deleteSnapshot", undefined, ctx);
+        if (this.deleteSnapshotError) throw this.deleteSnapshotError;
+        if (!this.snapshots.delete(`${r.teamId}/${r.name}`))
+          throw new ConnectError(`template ${r.name} not found`, Code.NotFound);
+        return {};
       },
       getCapsuleMetrics: (r, ctx) => {
         this.check("getCapsuleMetrics", r.capsuleId, ctx);
@@ -277,7 +331,14 @@ export class FakeAgent {
       },
       flushCapsuleMetrics: (r, ctx) => {
         this.check("flushCapsuleMetrics", r.capsuleId, ctx);
-        return {};
+        const ts = BigInt(Math.floor(Date.now() / 1000));
+        const pts = Array.from({ length: this.flushPoints }, (_, i) => ({
+          timestampUnix: ts - BigInt(i),
+          cpuPct: 12.5,
+          memBytes: 1n << 20n,
+          diskBytes: 4096n,
+        }));
+        return { points10m: pts, points2h: pts, points24h: pts };
       },
       terminate: (_r, ctx) => {
         this.check("terminate", undefined, ctx);
@@ -308,9 +369,13 @@ export class FakeAgentFleet {
     const transport = createRouterTransport(({ service }) => service(hostagent.HostAgentService, agent.impl()), {
       transport: {
         interceptors: [
-          (next) => (req) => {
+          (next) => async (req) => {
             if (target.agentKey) req.header.set("Authorization", `Bearer ${target.agentKey}`);
-            return next(req);
+            if (agent.jitterMs === 0) return next(req);
+            await jitter(agent.jitterMs);
+            const res = await next(req);
+            await jitter(agent.jitterMs);
+            return res;
           },
         ],
       },

@@ -1,5 +1,5 @@
 import { hostagent } from "@wrenn/protocol";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Logger } from "pino";
 import type { AgentPool } from "../agents/agent-pool.ts";
 import type { CapsuleStatus, Database, Host } from "../db/schema.ts";
@@ -29,7 +29,8 @@ export function createHostMonitor(deps: HostMonitorDeps) {
   const { db, agents, audit, log } = deps;
   const now = deps.now ?? Date.now;
 
-  async function setStatus(ids: string[], status: CapsuleStatus, reason: string) {
+  /** Only rows still in one of `from` change: a pause or resume the API finished meanwhile is not overwritten. */
+  async function setStatus(ids: string[], from: CapsuleStatus[], status: CapsuleStatus, reason: string) {
     if (ids.length === 0) return;
     await db
       .transaction()
@@ -38,6 +39,9 @@ export function createHostMonitor(deps: HostMonitorDeps) {
           .updateTable("capsules")
           .set({ status, status_reason: reason, last_updated: new Date() })
           .where("id", "in", ids)
+          .where("status", "in", from)
+          // A pause, resume or snapshot in progress settles the row itself.
+          .where((eb) => eb.or([eb("lifecycle_op", "is", null), eb("lifecycle_op_until", "<", sql<Date>`now()`)]))
           .execute(),
       );
     log.info({ capsuleIds: ids, status, reason }, "capsules reconciled");
@@ -93,6 +97,7 @@ export function createHostMonitor(deps: HostMonitorDeps) {
       return;
     }
     const alive = new Map(listed.capsules.map((c) => [c.capsuleId, c.status]));
+    const agentReason = new Map(listed.capsules.map((c) => [c.capsuleId, c.statusReason]));
     const autoPaused = new Set(listed.autoPausedCapsuleIds);
     const rows = await db
       .selectFrom("capsules")
@@ -103,7 +108,8 @@ export function createHostMonitor(deps: HostMonitorDeps) {
     const known = new Set(rows.map((r) => r.id));
     const toRunning: string[] = [];
     const toPaused: string[] = [];
-    const toPausedTimeout: string[] = [];
+    // Paused by the agent itself: its reaper ("timeout") or a lost control plane ("host_lost").
+    const toPausedByAgent = new Map<string, string[]>();
     const toStopped: string[] = [];
     for (const r of rows) {
       const s = alive.get(r.id);
@@ -114,16 +120,18 @@ export function createHostMonitor(deps: HostMonitorDeps) {
         else if (isPaused) toPaused.push(r.id);
         else toStopped.push(r.id);
       } else if (r.status === "running") {
-        if (isPaused || autoPaused.has(r.id)) toPausedTimeout.push(r.id);
-        else if (!isRunning) toStopped.push(r.id);
+        if (isPaused || autoPaused.has(r.id)) {
+          const reason = agentReason.get(r.id) || "timeout";
+          toPausedByAgent.set(reason, [...(toPausedByAgent.get(reason) ?? []), r.id]);
+        } else if (!isRunning) toStopped.push(r.id);
       } else if (r.status === "paused" && s === undefined) {
         toStopped.push(r.id);
       }
     }
-    await setStatus(toRunning, "running", "");
-    await setStatus(toPaused, "paused", "host_lost");
-    await setStatus(toPausedTimeout, "paused", "timeout");
-    await setStatus(toStopped, "stopped", "host_lost");
+    await setStatus(toRunning, ["missing"], "running", "");
+    await setStatus(toPaused, ["missing"], "paused", "host_lost");
+    for (const [reason, ids] of toPausedByAgent) await setStatus(ids, ["running"], "paused", reason);
+    await setStatus(toStopped, ["running", "paused", "missing"], "stopped", "host_lost");
     // Capsules the agent runs that the database has stopped (or never knew): destroy them.
     const strays = [...alive.keys()].filter((id) => !known.has(id));
     if (strays.length > 0) {

@@ -1,5 +1,7 @@
 import type { Migration } from "kysely";
+import { metricsMigration } from "../../metrics/migration.ts";
 import * as m0001 from "./0001_initial.ts";
+import * as m0003 from "./0003_snapshots.ts";
 
 /**
  * Every migration, in order. Add a file `NNNN_name.ts` and list it here; the key is the
@@ -7,4 +9,6 @@ import * as m0001 from "./0001_initial.ts";
  */
 export const migrations: Record<string, Migration> = {
   "0001_initial": m0001,
+  "0002_metrics": { up: metricsMigration.up, down: metricsMigration.down },
+  "0003_snapshots": m0003,
 };

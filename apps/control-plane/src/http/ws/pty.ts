@@ -37,6 +37,7 @@ async function pumpInput(session: WsSession, tag: string): Promise<void> {
     const msg = m.msg;
     try {
       if (msg.type === "input" && typeof msg.data === "string") {
+        session.touch();
         await client.ptySendInput({ capsuleId, tag, data: Buffer.from(msg.data, "base64") }, { timeoutMs: RPC_MS });
       } else if (msg.type === "resize") {
         const cols = Number(msg.cols);

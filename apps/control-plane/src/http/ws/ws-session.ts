@@ -9,6 +9,7 @@ import { MessageQueue, sendJson } from "./message-queue.ts";
 
 /** Browsers cannot set headers: they must send `{"type":"auth","token"}` within this window. */
 export const WS_AUTH_TIMEOUT_MS = 5000;
+const TOUCH_EVERY_MS = 1000;
 
 /** An authenticated socket bound to a running capsule. */
 export interface WsSession {
@@ -19,6 +20,8 @@ export interface WsSession {
   capsuleId: string;
   /** Aborted when the socket closes; pass to every streaming RPC. */
   signal: AbortSignal;
+  /** Records activity (PTY input); writes at most once a second per session. */
+  touch(): void;
   /** Sends `{"type":"error","data"}` (plus extra fields) and closes with `code`. */
   fail(message: string, extra?: Record<string, unknown>, code?: number): void;
 }
@@ -57,8 +60,14 @@ export async function openSession(
       auth = token.startsWith("wrn_") ? await s.authn.apiKey(token) : await s.authn.jwt(token);
     }
     const { client, id } = await s.ops.running(auth.teamId, req.params.id, action);
-    s.ops.touch(id);
-    return { socket, queue, auth, client, capsuleId: id, signal: abort.signal, fail };
+    let touchedAt = Date.now();
+    const touch = () => {
+      // Typing sends a frame per key; one write a second keeps last_active_at current without a write per frame.
+      if (Date.now() - touchedAt < TOUCH_EVERY_MS) return;
+      touchedAt = Date.now();
+      s.ops.touch(id);
+    };
+    return { socket, queue, auth, client, capsuleId: id, signal: abort.signal, touch, fail };
   } catch (err) {
     const we = err instanceof WrennError ? err : toWrennError(err);
     fail(we.message, { code: we.code });

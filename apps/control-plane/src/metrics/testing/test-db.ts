@@ -1,7 +1,7 @@
 /**
  * Test databases for the metrics SQL: a fresh database on the real PostgreSQL 15 (`WRENN_TEST_DATABASE_URL`, else
- * `scripts/pg-test.sh start`) and an in-process PGlite, both with the control plane's schema plus the metrics
- * migration. Every metrics test runs on both. Each test file gets its own database so parallel engineers and files
+ * `scripts/pg-test.sh start`) and an in-process PGlite, both with the control plane's schema (metrics
+ * tables included). Every metrics test runs on both. Each test file gets its own database so parallel engineers and files
  * never share rows; `close()` drops it.
  */
 import { execFileSync } from "node:child_process";
@@ -12,7 +12,6 @@ import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { migrateToLatest } from "../../db/migrate.ts";
 import { PGliteDialect } from "../../db/pglite-dialect.ts";
-import { METRICS_MIGRATION_NAME, metricsMigration } from "../migration.ts";
 import { CAPSULE_TABLE, type MetricsTables } from "../tables.ts";
 
 /** One migrated database; `connect()` opens another independent connection pool to it (a second "replica"). */
@@ -34,9 +33,9 @@ function testPgUrl(): string {
   }).trim();
 }
 
-/** The control plane's migrations plus the metrics one (until it is listed in db/migrations/index.ts). */
+/** The control plane's migrations (the metrics one is listed there as `0002_metrics`). */
 async function migrate(db: Kysely<MetricsTables>): Promise<void> {
-  await migrateToLatest(db as unknown as Kysely<unknown>, { [METRICS_MIGRATION_NAME]: metricsMigration });
+  await migrateToLatest(db as unknown as Kysely<unknown>);
 }
 
 /** A fresh database on the real PostgreSQL 15. */

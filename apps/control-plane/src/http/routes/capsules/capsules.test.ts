@@ -112,12 +112,18 @@ describe("capsule routes", () => {
       ["GET", "/v1/capsules/cl-doesnotexist"],
       ["DELETE", "/v1/capsules/cl-doesnotexist"],
       ["POST", "/v1/capsules/cl-doesnotexist/ping"],
-      ["GET", "/v1/capsules/stats"],
+      ["GET", "/v1/capsules/cl-doesnotexist/metrics"],
     ] as const) {
       const r = await h.req(m, u, { key });
       assert.equal(r.status, 404, `${m} ${u}`);
       assert.equal(r.json.error.code, "not_found");
     }
+    // The static metrics paths are not taken for capsule ids.
+    const stats = await h.req("GET", "/v1/capsules/stats", { key });
+    assert.equal(stats.status, 200, stats.body);
+    assert.equal(stats.json.range, "1h");
+    const usage = await h.req("GET", "/v1/capsules/usage", { key });
+    assert.equal(usage.status, 200, usage.body);
   });
 
   it("pings, pauses and resumes with state checks", async () => {

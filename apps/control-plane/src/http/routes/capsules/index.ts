@@ -1,4 +1,7 @@
 import multipart from "@fastify/multipart";
+import { agentErrorToWrenn } from "../../../agents/connect-errors.ts";
+import { metricsRoutes } from "../../../metrics/index.ts";
+import { capsuleOfTeam, targetOf } from "../../../services/capsule-store.ts";
 import type { Services } from "../../../services/container.ts";
 import { requireAuth } from "../../auth-hooks.ts";
 import { registerRoutes } from "../../route.ts";
@@ -38,6 +41,16 @@ export async function capsuleRoutes(app: App, opts: { s: Services }) {
       streamWriteRoute,
       streamReadRoute,
     ]);
+    // GET /v1/capsules/stats, /usage and /{id}/metrics (static paths win over `:id`).
+    await scope.register(metricsRoutes, {
+      db: opts.s.db,
+      teamIdOf: (req) => req.auth.teamId,
+      findCapsule: async (id, teamId) => {
+        const c = await capsuleOfTeam(opts.s.db, teamId, id);
+        return { status: c.status, agent: () => opts.s.agents.client(targetOf(c)) };
+      },
+      agentError: agentErrorToWrenn,
+    });
   });
   await app.register(websocketRoutes, { s: opts.s });
 }
