@@ -24,7 +24,9 @@ export const CONNECT_CODE: Readonly<Record<AgentErrorCode, Code>> = {
 
 /** Converts anything thrown inside a handler into a ConnectError the caller can act on. */
 export function toConnectError(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
+  // Errors from envd carry envd's HTTP/1.1 response headers as metadata (e.g. `connection`); passing them
+  // on would put hop-by-hop headers into our HTTP/2 response, which breaks the stream. Keep code and text only.
+  if (err instanceof ConnectError) return new ConnectError(err.rawMessage, err.code);
   const e = AgentError.from(err);
   return new ConnectError(e.message, CONNECT_CODE[e.code], undefined, undefined, e);
 }
