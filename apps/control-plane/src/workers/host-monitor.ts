@@ -32,18 +32,16 @@ export function createHostMonitor(deps: HostMonitorDeps) {
   /** Only rows still in one of `from` change: a pause or resume the API finished meanwhile is not overwritten. */
   async function setStatus(ids: string[], from: CapsuleStatus[], status: CapsuleStatus, reason: string) {
     if (ids.length === 0) return;
-    await db
-      .transaction()
-      .execute((tx) =>
-        tx
-          .updateTable("capsules")
-          .set({ status, status_reason: reason, last_updated: new Date() })
-          .where("id", "in", ids)
-          .where("status", "in", from)
-          // A pause, resume or snapshot in progress settles the row itself.
-          .where((eb) => eb.or([eb("lifecycle_op", "is", null), eb("lifecycle_op_until", "<", sql<Date>`now()`)]))
-          .execute(),
-      );
+    await db.transaction().execute((tx) =>
+      tx
+        .updateTable("capsules")
+        .set({ status, status_reason: reason, last_updated: new Date() })
+        .where("id", "in", ids)
+        .where("status", "in", from)
+        // A pause, resume or snapshot in progress settles the row itself.
+        .where((eb) => eb.or([eb("lifecycle_op", "is", null), eb("lifecycle_op_until", "<", sql<Date>`now()`)]))
+        .execute(),
+    );
     log.info({ capsuleIds: ids, status, reason }, "capsules reconciled");
   }
 
