@@ -32,8 +32,9 @@ after(async () => {
 
 async function api<T>(path: string): Promise<T> {
   const res = await fetch(`${stack.baseUrl}${path}`, { headers: { authorization: `Bearer ${stack.jwt}` } });
-  assert.equal(res.status, 200, `${path} answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as T;
+  const body = await res.text();
+  assert.equal(res.status, 200, `${path} answered ${res.status}: ${body}`);
+  return JSON.parse(body) as T;
 }
 
 /** Polls `read` until it returns `want`; fails with the last value after the deadline. */
