@@ -14,7 +14,7 @@ import { Capsule, type CapsuleView, recordView } from "./capsule.ts";
 import { type CapsuleRecord, writeRecord } from "./capsule-record.ts";
 import { type Clone, type CloneDeps, discardClone, restoreClone } from "./clone-factory.ts";
 import { ClonePool } from "./clone-pool.ts";
-import { newIdentity } from "./identity.ts";
+import { bindClone } from "./identity.ts";
 import { type CapsuleEvents, ManagerState } from "./manager-state.ts";
 import type { PauseTimings } from "./pause.ts";
 import { createPersistence, type SnapshotResult } from "./persistence.ts";
@@ -183,19 +183,7 @@ export function createCapsuleManager(deps: CapsuleManagerDeps): CapsuleManager {
       } else {
         clone = await restoreClone(deps, template, id, false);
       }
-      const identity = newIdentity();
-      await clone.envd.init(
-        {
-          accessToken: identity.accessToken,
-          envVars: input.defaultEnv,
-          defaultUser: input.defaultUser || undefined,
-          timestamp: Date.now(),
-          rngSeed: identity.rngSeed,
-          hostname: identity.hostname,
-          macAddress: identity.macAddress,
-        },
-        10_000,
-      );
+      const identity = await bindClone(clone, { envVars: input.defaultEnv, defaultUser: input.defaultUser }, 10_000);
       const now = Date.now();
       const record: CapsuleRecord = {
         version: 1,

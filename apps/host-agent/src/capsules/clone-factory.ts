@@ -1,7 +1,8 @@
 /**
  * Makes one running clone of a warm template: qcow2 overlay over the template's frozen disk, QEMU restored from its
- * device state with RAM mapped privately from its memory file, envd answering, and one command run so the emulator
- * has re-translated the guest's hot paths. A failure leaves nothing behind.
+ * device state with RAM mapped privately from its memory file, and envd answering. A clone made for the pool is
+ * also identified (identity.ts) and warmed: the requests a user makes first are run once so the emulator has
+ * re-translated their guest code before hand-out. A failure leaves nothing behind.
  */
 import { mkdir, rm } from "node:fs/promises";
 import { EnvdClient } from "../envd-client/envd-client.ts";
@@ -14,8 +15,9 @@ import { templateVmSpec } from "../templates/template-builder.ts";
 import type { ReadyTemplate } from "../templates/template-store.ts";
 import { restoreOnFreePort } from "../vmm/restore-on-free-port.ts";
 import type { Vm, Vmm } from "../vmm/vmm.ts";
+import { type CloneIdentity, identifyClone } from "./identity.ts";
 
-/** A restored, answering clone not yet given an identity. */
+/** A restored, answering clone; `identity` is set once it was given one (pool clones, at once). */
 export interface Clone {
   readonly vm: Vm;
   readonly envd: EnvdClient;
@@ -23,6 +25,9 @@ export interface Clone {
   /** Folder the QEMU process was started in. */
   readonly spawnDir: string;
   readonly envdVersion: string;
+  identity?: CloneIdentity;
+  /** When envd last answered the agent (unix ms). */
+  answeredAtMs: number;
 }
 
 /** What restoring needs. */
@@ -35,7 +40,10 @@ export interface CloneDeps {
   readonly log: Logger;
 }
 
-/** Restores a clone of `template` into sandboxes/`id`/. */
+/**
+ * Restores a clone of `template` into sandboxes/`id`/. `warm` (pool clones): identify it and run its first
+ * requests now, while nobody waits; otherwise the caller identifies it at hand-out.
+ */
 export async function restoreClone(
   deps: CloneDeps,
   template: ReadyTemplate,
@@ -65,9 +73,21 @@ export async function restoreClone(
     envd = new EnvdClient(current.spec.hostPort, template.accessToken);
     const remaining = Math.max(1000, deps.restoreTimeoutMs - (Date.now() - started));
     const health = await envd.waitReady(remaining, () => current.isAlive());
-    if (warm) await execInGuest(envd, "true", { timeoutMs: remaining });
-    deps.log.debug({ id, ms: Date.now() - started }, "clone restored");
-    return { vm: current, envd, hostPort: current.spec.hostPort, spawnDir: paths.dir, envdVersion: health.version };
+    const clone: Clone = {
+      vm: current,
+      envd,
+      hostPort: current.spec.hostPort,
+      spawnDir: paths.dir,
+      envdVersion: health.version,
+      answeredAtMs: Date.now(),
+    };
+    if (warm) {
+      await identifyClone(clone, undefined, remaining);
+      await warmUp(envd, remaining);
+      clone.answeredAtMs = Date.now();
+    }
+    deps.log.debug({ id, ms: Date.now() - started, warm }, "clone restored");
+    return clone;
   } catch (err) {
     envd?.close();
     await vm?.kill().catch(() => undefined);
@@ -77,6 +97,17 @@ export async function restoreClone(
       cause: err,
     });
   }
+}
+
+/**
+ * The requests a new capsule usually gets first (a command, a stat, a listing), each run once with the clone's own
+ * token. Nothing they do touches the clone's identity.
+ */
+async function warmUp(envd: EnvdClient, timeoutMs: number): Promise<void> {
+  const r = await execInGuest(envd, "true", { timeoutMs });
+  if (r.exitCode !== 0) throw new AgentError("guest_error", `warm-up command exited ${r.exitCode}`);
+  await envd.filesystem.stat({ path: "/" }, { timeoutMs });
+  await envd.filesystem.listDir({ path: "/", depth: 1 }, { timeoutMs });
 }
 
 /** Kills a clone and removes its folder. */

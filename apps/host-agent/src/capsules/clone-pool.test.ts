@@ -25,6 +25,7 @@ function fakeClone(alive: { value: boolean }): Clone {
     hostPort: 1,
     spawnDir: "/nonexistent",
     envdVersion: "test",
+    answeredAtMs: 0,
   };
 }
 

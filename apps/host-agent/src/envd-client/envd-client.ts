@@ -15,10 +15,10 @@ export interface EnvdInit {
   readonly accessToken: string;
   readonly envVars: Record<string, string>;
   readonly defaultUser?: string;
-  /** Host time in unix ms: the restored guest clock is as old as its template. */
-  readonly timestamp: number;
-  /** ≥32 random bytes, base64: reseeds the guest CRNG so clones never share random bytes. */
-  readonly rngSeed: string;
+  /** Host time in unix ms: the restored guest clock is as old as its template. Omitted: clock left alone. */
+  readonly timestamp?: number;
+  /** ≥32 random bytes, base64: reseeds the guest CRNG so clones never share random bytes. Omitted: no reseed. */
+  readonly rngSeed?: string;
   /** Omitted on resume (unchanged; each setting costs envd a process start, slow under TCG). */
   readonly hostname?: string;
   /** New MAC for a clone; omitted on resume (the capsule keeps its own). */
