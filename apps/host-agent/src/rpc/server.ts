@@ -1,10 +1,20 @@
-/** Serves HostAgentService with Connect over h2c on AGENT_LISTEN_ADDR. */
-import { createServer, type Http2Server } from "node:http2";
+/**
+ * Serves HostAgentService with Connect on AGENT_LISTEN_ADDR. One TCP port speaks both HTTP/2 cleartext (the
+ * control plane's RPCs) and HTTP/1.1 (Prometheus scraping GET /metrics, curl, Connect unary over HTTP/1.1): each
+ * connection's first bytes are compared with the HTTP/2 preface and the socket goes to the matching server, the
+ * way envd's listener does (apps/envd/src/http/server.ts).
+ */
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import http2, { type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import net from "node:net";
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { hostagent } from "@wrenn/protocol";
 import { parseListenAddr } from "../config.ts";
 import { bearerAuth } from "./auth.ts";
+
+/** The HTTP/2 client connection preface (RFC 9113 §3.4). */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 /** Options of the server. */
 export interface RpcServerOptions {
@@ -12,17 +22,14 @@ export interface RpcServerOptions {
   readonly agentKey: string | undefined;
   readonly service: ServiceImpl<typeof hostagent.HostAgentService>;
   readonly interceptors?: Interceptor[];
-  /** Plain HTTP requests that are not RPCs (e.g. GET /metrics); return true when handled. */
-  readonly fallback?: (
-    req: import("node:http2").Http2ServerRequest,
-    res: import("node:http2").Http2ServerResponse,
-  ) => boolean;
+  /** Plain HTTP requests that are not RPCs (e.g. GET /metrics), either HTTP version; return true when handled. */
+  readonly fallback?: (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => boolean;
 }
 
 /** A listening RPC server. */
 export interface RpcServer {
   readonly port: number;
-  /** Stops accepting and closes open sessions after `graceMs`. */
+  /** Stops accepting and closes open connections after `graceMs` (default 2000). */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -37,27 +44,75 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
       res.end();
     },
   });
-  const server: Http2Server = createServer(handler);
-  const sessions = new Set<import("node:http2").ServerHttp2Session>();
-  server.on("session", (s) => {
+  // Streams (exec output, uploads) may run for minutes: no whole-request deadline on HTTP/1.1.
+  const h1 = http.createServer({ requestTimeout: 0 }, handler);
+  const h2 = http2.createServer({}, handler);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (s) => {
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
   });
+  for (const server of [h1, h2]) server.on("clientError", (_err: Error, socket: net.Socket) => socket.destroy());
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    sniff(socket, (isH2) => (isH2 ? h2 : h1).emit("connection", socket));
+  });
   const { host, port } = parseListenAddr(o.listenAddr);
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host || undefined, () => resolve());
+    tcp.once("error", reject);
+    tcp.listen(port, host || undefined, () => {
+      tcp.off("error", reject);
+      resolve();
+    });
   });
-  const address = server.address();
+  const address = tcp.address();
   return {
     port: typeof address === "object" && address ? address.port : port,
     close: (graceMs = 2000) =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        tcp.close(() => resolve());
         for (const s of sessions) s.close();
+        h1.closeIdleConnections();
         setTimeout(() => {
           for (const s of sessions) s.destroy();
+          for (const s of sockets) s.destroy();
         }, graceMs).unref();
       }),
   };
+}
+
+/** How long a new connection may stay silent before it is dropped (the servers' own timeouts start after). */
+const SNIFF_TIMEOUT_MS = 30_000;
+
+/**
+ * Reads a connection's first bytes until they either are the HTTP/2 preface or cannot be, puts them back and calls
+ * `route`.
+ */
+function sniff(socket: net.Socket, route: (isH2: boolean) => void): void {
+  let head: Buffer = Buffer.alloc(0);
+  socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
+  const onData = (chunk: Buffer) => {
+    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    const n = Math.min(head.length, H2_PREFACE.length);
+    const isH2 = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+    if (isH2 && head.length < H2_PREFACE.length) return;
+    socket.off("data", onData);
+    socket.setTimeout(0);
+    socket.pause();
+    socket.unshift(head);
+    if (!isH2) {
+      // Once JS has read from the socket, the HTTP/1 parser consuming the native handle would bypass the stream's
+      // pause(), and an unread request body would buffer without bound; keep parsing on the JS stream (envd does
+      // the same, measured there with a 1 GiB upload).
+      const handle = (socket as unknown as { _handle?: { _consumed?: boolean } })._handle;
+      if (handle) handle._consumed = true;
+    }
+    route(isH2);
+    // The HTTP/1 server only attaches a 'data' listener: the paused socket must flow again. HTTP/2 drains it itself.
+    if (!isH2) socket.resume();
+  };
+  socket.on("data", onData);
 }
