@@ -19,7 +19,7 @@ import { createProcessManager, type ProcessManager } from "./process/process-man
 import { createProcessService } from "./process/process-service.ts";
 import { ProcessTable } from "./process/process-table.ts";
 import { EnvdState } from "./state.ts";
-import { CpuSampler } from "./system/cpu-sampler.ts";
+import { createCpuSampler } from "./system/cpu-sampler.ts";
 import { createHostIdentity } from "./system/host-identity.ts";
 import { createUserResolver } from "./users.ts";
 
@@ -44,7 +44,7 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
   const table = new ProcessTable();
   const processes = createProcessManager({ state, users, table, log, limits: options.processLimits });
   const watchers = new WatcherRegistry();
-  const cpu = new CpuSampler();
+  const cpu = createCpuSampler();
   const identity = createHostIdentity({ isDev: config.isDev, log });
 
   const connect = connectNodeAdapter({
@@ -83,7 +83,6 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
     state,
     processes,
     async close() {
-      cpu.stop();
       watchers.closeAll();
       if (config.isDev) table.killAll();
       await server.close();

@@ -13,12 +13,12 @@ async function memInfo(): Promise<{ total: number; used: number }> {
 /** GET /metrics: guest CPU, memory and root-disk use, in the reference's field names (bytes and MiB). */
 export function createMetricsRoute(deps: { cpu: CpuSampler; diskPath: string }): RouteHandler {
   return async ({ res }) => {
-    const [mem, disk] = await Promise.all([memInfo(), statfs(deps.diskPath)]);
+    const [mem, disk, cpuUsedPct] = await Promise.all([memInfo(), statfs(deps.diskPath), deps.cpu.cpuUsedPct()]);
     const diskTotal = disk.blocks * disk.bsize;
     sendJson(res, 200, {
       ts: Math.floor(Date.now() / 1000),
       cpu_count: availableParallelism(),
-      cpu_used_pct: deps.cpu.cpuUsedPct,
+      cpu_used_pct: cpuUsedPct,
       mem_total_mib: Math.floor(mem.total / 1048576),
       mem_used_mib: Math.floor(mem.used / 1048576),
       mem_total: mem.total,

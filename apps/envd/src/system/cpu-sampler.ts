@@ -1,11 +1,13 @@
 import { readFile } from "node:fs/promises";
 
-interface CpuTimes {
+/** Cumulative CPU time of the whole guest (clock ticks), from the first line of /proc/stat. */
+export interface CpuTimes {
   idle: number;
   total: number;
 }
 
-async function readCpuTimes(): Promise<CpuTimes | undefined> {
+/** Reads /proc/stat; undefined where it cannot (a host without procfs). */
+export async function readCpuTimes(): Promise<CpuTimes | undefined> {
   try {
     const line = (await readFile("/proc/stat", "utf8")).split("\n", 1)[0] ?? "";
     const f = line.trim().split(/\s+/).slice(1).map(Number);
@@ -17,33 +19,62 @@ async function readCpuTimes(): Promise<CpuTimes | undefined> {
   }
 }
 
-/** Samples /proc/stat every `intervalMs` (default 1000) and keeps the CPU use of the last interval. */
-export class CpuSampler {
-  private last: CpuTimes | undefined;
-  private usedPct = 0;
-  private readonly timer: NodeJS.Timeout;
+/** Guest CPU use, measured when asked. */
+export interface CpuSampler {
+  /** CPU use, percent of all CPUs (0–100, 2 decimals), since the previous call or over a short fresh window. */
+  cpuUsedPct(): Promise<number>;
+}
 
-  constructor(intervalMs = 1000) {
-    void this.sample();
-    this.timer = setInterval(() => void this.sample(), intervalMs);
-    this.timer.unref();
-  }
+/** Options of `createCpuSampler` (tests replace the clock and /proc). */
+export interface CpuSamplerOptions {
+  /** Default `readCpuTimes`. */
+  read?: () => Promise<CpuTimes | undefined>;
+  /** Default `Date.now`. */
+  now?: () => number;
+  /** Waits `ms`; default a timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Length of a fresh measurement window, ms. Default 250. */
+  windowMs?: number;
+  /** A previous reading older than this is not reused (it would average over idle minutes), ms. Default 10000. */
+  maxAgeMs?: number;
+}
 
-  private async sample(): Promise<void> {
-    const now = await readCpuTimes();
-    if (now && this.last && now.total > this.last.total) {
-      const busy = now.total - this.last.total - (now.idle - this.last.idle);
-      this.usedPct = Math.max(0, Math.min(100, (100 * busy) / (now.total - this.last.total)));
-    }
-    if (now) this.last = now;
-  }
+/**
+ * Measures guest CPU only while someone asks (GET /metrics). A call compares /proc/stat with the previous call's
+ * reading when that is between `windowMs` and `maxAgeMs` old, else takes two readings `windowMs` apart. No timer runs
+ * between calls: under TCG every wake-up of an idle guest costs the host CPU (a 1 s sampler was ~1 % of a core per
+ * idle capsule), and the memory it dirties is copied out of the shared template.
+ */
+export function createCpuSampler(o: CpuSamplerOptions = {}): CpuSampler {
+  const read = o.read ?? readCpuTimes;
+  const now = o.now ?? Date.now;
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const windowMs = o.windowMs ?? 250;
+  const maxAgeMs = o.maxAgeMs ?? 10_000;
+  let last: { times: CpuTimes; atMs: number } | undefined;
+  let lastPct = 0;
 
-  /** CPU use over the last interval, percent of all CPUs, 2 decimals. */
-  get cpuUsedPct(): number {
-    return Math.round(this.usedPct * 100) / 100;
-  }
+  const percent = (from: CpuTimes, to: CpuTimes) => {
+    if (to.total <= from.total) return lastPct;
+    const busy = to.total - from.total - (to.idle - from.idle);
+    return Math.max(0, Math.min(100, (100 * busy) / (to.total - from.total)));
+  };
 
-  stop(): void {
-    clearInterval(this.timer);
-  }
+  return {
+    async cpuUsedPct() {
+      let from = last;
+      const age = from ? now() - from.atMs : Number.POSITIVE_INFINITY;
+      if (!from || age < windowMs || age > maxAgeMs) {
+        const times = await read();
+        if (!times) return 0;
+        from = { times, atMs: now() };
+        await sleep(windowMs);
+      }
+      const times = await read();
+      if (!times) return 0;
+      lastPct = percent(from.times, times);
+      last = { times, atMs: now() };
+      return Math.round(lastPct * 100) / 100;
+    },
+  };
 }
