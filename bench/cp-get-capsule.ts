@@ -6,8 +6,13 @@
  * Starts wrenn-cp as a child process on a fresh database (so client and server do not share an
  * event loop), bootstraps an API key, inserts one running capsule row, then runs a bounded
  * keep-alive load from this process. Target: ≥ 5,000 req/s.
+ *
+ * Also prints the server's CPU time per request (from /proc), a figure that does not depend on how busy the
+ * machine is: 1e6 / cpu_us_per_req is the req/s one free core would serve. `BENCH_NODE_ARGS` adds node flags to
+ * the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 import pg from "pg";
@@ -35,7 +40,8 @@ const env = {
   LOG_LEVEL: "warn",
   JWT_SECRET: "bench-secret-bench-secret-bench-secret",
 };
-const main = join(root, "apps/control-plane/src/main.ts");
+// BENCH_CP_MAIN: another checkout's main.ts, to compare versions on the same machine state.
+const main = process.env.BENCH_CP_MAIN || join(root, "apps/control-plane/src/main.ts");
 const boot = spawnSync(
   process.execPath,
   ["--import", "tsx", main, "bootstrap", "--email", "bench@example.com", "--password", "benchbench"],
@@ -52,7 +58,16 @@ await db.query(
 );
 await db.end();
 
-const server = spawn(process.execPath, ["--import", "tsx", main], { env, stdio: ["ignore", "ignore", "inherit"] });
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+const server = spawn(process.execPath, [...nodeArgs, "--import", "tsx", main], {
+  env,
+  stdio: ["ignore", "ignore", "inherit"],
+});
+/** utime + stime of a process in microseconds (Linux clock ticks are 10 ms). */
+const cpuUs = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+};
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
 const path = process.env.BENCH_PATH ?? `/v1/capsules/${capsuleId}`;
 const get = () =>
@@ -89,8 +104,11 @@ try {
   };
   await runFor(2000); // warm-up: JIT, pool connections
   const started = Date.now();
+  const cpuBefore = cpuUs(server.pid!);
   const { lat, errors } = await runFor(seconds * 1000);
+  const serverCpuUs = cpuUs(server.pid!) - cpuBefore;
   const elapsed = (Date.now() - started) / 1000;
+  const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   lat.sort((a, b) => a - b);
   const p = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]?.toFixed(2);
   console.log(
@@ -103,6 +121,8 @@ try {
       req_per_s: Math.round(lat.length / elapsed),
       p50_ms: p(0.5),
       p99_ms: p(0.99),
+      server_cpu_us_per_req: Math.round(serverCpuUs / Math.max(1, lat.length)),
+      loadavg: load,
     }),
   );
 } finally {

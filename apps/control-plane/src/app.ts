@@ -1,12 +1,13 @@
 import swagger from "@fastify/swagger";
 import websocket from "@fastify/websocket";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { AgentPool } from "./agents/agent-pool.ts";
 import type { Database } from "./db/schema.ts";
 import { installErrorHandler } from "./http/error-handler.ts";
+import { installRequestLog } from "./http/request-log.ts";
 import { adminRoutes } from "./http/routes/admin/index.ts";
 import { apiKeyRoutes } from "./http/routes/api-keys/index.ts";
 import { authRoutes } from "./http/routes/auth/index.ts";
@@ -34,6 +35,8 @@ export interface AppDeps {
   mailer?: Mailer;
   /** API-key cache window in ms (default 5000). */
   keyCacheMs?: number;
+  /** `GET /v1/capsules/{id}` cache window in ms (default 1000; 0 disables). */
+  capsuleCacheMs?: number;
   /** Called when an unreachable host heartbeats again (the host monitor reconciles it). */
   onHostBack?: (hostId: string) => void;
   /** When set, `GET /metrics` requires `Authorization: Bearer <token>`. */
@@ -53,6 +56,7 @@ export async function buildApp(
     jwtSecret: deps.jwtSecret,
     publicUrl: deps.publicUrl,
     keyCacheMs: deps.keyCacheMs,
+    capsuleCacheMs: deps.capsuleCacheMs,
   });
   const fastify = Fastify({
     loggerInstance: deps.logger,
@@ -61,6 +65,8 @@ export async function buildApp(
     // The reference: ReadHeaderTimeout 10 s, IdleTimeout 620 s.
     keepAliveTimeout: 620_000,
     return503OnClosing: true,
+    // installRequestLog writes one line per request instead, at debug for successful reads.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const app = fastify.withTypeProvider<ZodTypeProvider>() as unknown as App;
   app.setValidatorCompiler(validatorCompiler);
@@ -77,7 +83,10 @@ export async function buildApp(
       done(Object.assign(new Error("body is not valid JSON"), { statusCode: 400 }), undefined);
     }
   });
+  // Declared up front so every request object keeps one shape (V8 deoptimises objects that grow later).
+  app.decorateRequest("auth", null as never);
   installErrorHandler(app as unknown as FastifyInstance);
+  installRequestLog(app as unknown as FastifyInstance);
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
@@ -93,7 +102,7 @@ export async function buildApp(
     transform: jsonSchemaTransform,
   });
   // Registered at the root before any route so its hooks see every request.
-  const cpMetrics = createCpMetrics(deps.db);
+  const cpMetrics = createCpMetrics(services.db);
   await app.register(cpPrometheusPlugin, { metrics: cpMetrics, token: deps.metricsToken });
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   await app.register(systemRoutes);

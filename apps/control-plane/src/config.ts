@@ -24,6 +24,7 @@ const envSchema = z.object({
   SMTP_FROM_EMAIL: z.string().default("noreply@wrenn.dev"),
   CP_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   CP_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(20),
+  CP_CAPSULE_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
@@ -53,6 +54,8 @@ export interface Config {
   metricsToken?: string;
   /** PostgreSQL connection pool size of this replica. */
   dbPoolSize: number;
+  /** How long `GET /v1/capsules/{id}` may answer from memory (other replicas' changes show within it); 0 disables. */
+  capsuleCacheMs: number;
 }
 
 /** Thrown when the environment is invalid; lists every offending variable. */
@@ -92,6 +95,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     metricsToken: e.CP_METRICS_TOKEN,
     dbPoolSize: e.CP_DB_POOL_SIZE,
+    capsuleCacheMs: e.CP_CAPSULE_CACHE_MS,
   };
   return Object.freeze(config);
 }

@@ -47,13 +47,15 @@ export async function startServer(
     mailer: createMailer(config.smtp, log),
     scheduler: createScheduler(config.scheduler),
     metricsToken: config.metricsToken,
+    capsuleCacheMs: config.capsuleCacheMs,
     onHostBack: (hostId) => {
       monitor
         ?.reconcileHostById(hostId)
         .catch((err) => log.warn({ err, hostId }, "reconcile of returning host failed"));
     },
   });
-  monitor = createHostMonitor({ db: db.db, agents, audit: services.audit, log });
+  // services.db, not db.db: its writes must reach the capsule read cache.
+  monitor = createHostMonitor({ db: services.db, agents, audit: services.audit, log });
   const m = monitor;
   monitorJob = new LockedInterval({
     name: "host-monitor",

@@ -22,6 +22,7 @@ const API_KEY_RE = /^wrn_[0-9a-f]{32}$/;
 export function createAuthenticator(db: Kysely<Database>, tokens: TokenSigner, opts: AuthenticatorOptions = {}) {
   const keyCacheMs = opts.keyCacheMs ?? 5000;
   const lastUsedEveryMs = opts.lastUsedEveryMs ?? 30_000;
+  // Keyed by the key itself, so a cached key costs no hashing; entries are dropped when they expire.
   const keyCache = new Map<string, { ctx: AuthContext; until: number }>();
   const lastUsedWritten = new Map<string, number>();
 
@@ -39,13 +40,16 @@ export function createAuthenticator(db: Kysely<Database>, tokens: TokenSigner, o
   return {
     /** Resolves an API key (`wrn_` + 32 hex) to its team; 401 when unknown or revoked. */
     async apiKey(key: string): Promise<AuthContext> {
+      const cached = keyCache.get(key);
+      if (cached) {
+        if (cached.until > Date.now()) {
+          touchKey(cached.ctx.keyId!);
+          return cached.ctx;
+        }
+        keyCache.delete(key);
+      }
       if (!API_KEY_RE.test(key)) throw errors.unauthorized("invalid API key");
       const hash = sha256Hex(key);
-      const cached = keyCache.get(hash);
-      if (cached && cached.until > Date.now()) {
-        touchKey(cached.ctx.keyId!);
-        return cached.ctx;
-      }
       const row = await db
         .selectFrom("team_api_keys as k")
         .innerJoin("teams as t", "t.id", "k.team_id")
@@ -53,12 +57,9 @@ export function createAuthenticator(db: Kysely<Database>, tokens: TokenSigner, o
         .where("k.key_hash", "=", hash)
         .where("t.deleted_at", "is", null)
         .executeTakeFirst();
-      if (!row) {
-        keyCache.delete(hash);
-        throw errors.unauthorized("invalid API key");
-      }
+      if (!row) throw errors.unauthorized("invalid API key");
       const ctx: AuthContext = { kind: "api_key", teamId: row.team_id, keyId: row.id, isAdmin: false };
-      if (keyCacheMs > 0) keyCache.set(hash, { ctx, until: Date.now() + keyCacheMs });
+      if (keyCacheMs > 0) keyCache.set(key, { ctx, until: Date.now() + keyCacheMs });
       touchKey(row.id);
       return ctx;
     },

@@ -42,8 +42,9 @@ function firstIssue(message: string): string {
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err, req, reply) => {
     const we = toWrennError(err);
-    if (we.status >= 500) req.log.error({ err, cause: we.cause }, "request failed");
-    else req.log.warn({ code: we.code, reason: we.message }, "request rejected");
+    const teamId = req.auth?.teamId;
+    if (we.status >= 500) req.log.error({ err, cause: we.cause, teamId }, "request failed");
+    else req.log.warn({ code: we.code, reason: we.message, teamId }, "request rejected");
     const message = we.status >= 500 && we.code === "internal_error" ? "internal server error" : we.message;
     reply.status(we.status === 499 ? 400 : we.status).send({ error: { code: we.code, message, ...we.details } });
   });

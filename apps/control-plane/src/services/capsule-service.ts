@@ -9,8 +9,9 @@ import { errors } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { deleteCapsulePoints, persistFlushedMetrics } from "../metrics/index.ts";
 import type { AuditLog } from "./audit-log.ts";
-import { type CapsuleView, capsuleOfTeam, capsuleView, loadCandidates } from "./capsule-store.ts";
+import { type CapsuleView, capsuleOfTeam, capsuleView, capsuleViewOfTeam, loadCandidates } from "./capsule-store.ts";
 import { currentRow, fromInfo, isConnectionFailure, transition } from "./capsule-transitions.ts";
+import type { CapsuleViewCache } from "./capsule-view-cache.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { resolveTemplate } from "./template-store.ts";
 
@@ -27,6 +28,8 @@ export interface CapsuleServiceDeps {
   scheduler: Scheduler;
   audit: AuditLog;
   log: Logger;
+  /** Answers of `get`; invalidated by every capsule write of this process. Default: none. */
+  capsuleCache?: CapsuleViewCache;
 }
 
 /** Options of a new capsule (defaults applied by the route schema). */
@@ -158,7 +161,10 @@ export function createCapsuleService(deps: CapsuleServiceDeps) {
       return rows.map(capsuleView);
     },
 
-    get: async (teamId: string, id: string): Promise<CapsuleView> => capsuleView(await capsuleOfTeam(db, teamId, id)),
+    get: (teamId: string, id: string): Promise<CapsuleView> =>
+      deps.capsuleCache
+        ? deps.capsuleCache.get(teamId, id, () => capsuleViewOfTeam(db, teamId, id))
+        : capsuleViewOfTeam(db, teamId, id),
 
     /**
      * Destroys a capsule; unreachable hosts do not block it (the reconciler removes the VM later). A running

@@ -4,6 +4,7 @@ import type { AgentPool } from "../agents/agent-pool.ts";
 import { createAuthenticator } from "../auth/authenticator.ts";
 import { createTokenSigner } from "../auth/tokens.ts";
 import type { Database } from "../db/schema.ts";
+import { WriteWatch } from "../db/write-watch.ts";
 import { deleteTeamMetrics } from "../metrics/index.ts";
 import { createAdminTeamService } from "./admin-team-service.ts";
 import { createApiKeyService } from "./api-key-service.ts";
@@ -12,6 +13,7 @@ import { createAuthService } from "./auth-service.ts";
 import { createCapsuleLifecycle } from "./capsule-lifecycle.ts";
 import { createCapsuleOps } from "./capsule-ops.ts";
 import { createCapsuleService } from "./capsule-service.ts";
+import { CapsuleViewCache } from "./capsule-view-cache.ts";
 import { createHostRegistration } from "./host-registration.ts";
 import { createHostService } from "./host-service.ts";
 import type { Mailer } from "./mailer.ts";
@@ -31,17 +33,24 @@ export interface ServiceDeps {
   publicUrl: string;
   /** API-key cache window in ms (0 disables; tests of revocation across replicas use 0). */
   keyCacheMs?: number;
+  /** How long `GET /v1/capsules/{id}` may answer from memory, in ms (default 1000; 0 disables). */
+  capsuleCacheMs?: number;
 }
 
 /** Wires every service from its dependencies; the HTTP layer and the workers use the result. */
 export function createServices(deps: ServiceDeps) {
-  const { db, log } = deps;
+  const { log } = deps;
+  // Every service writes through this instance, so any capsule write on this replica empties the read cache.
+  const watch = new WriteWatch(new Set(["capsules"]));
+  const db = deps.db.withPlugin(watch);
+  const capsuleCache = new CapsuleViewCache({ ttlMs: deps.capsuleCacheMs ?? 1000 });
+  watch.onWrite(() => capsuleCache.invalidate());
   const tokens = createTokenSigner(deps.jwtSecret);
   const authn = createAuthenticator(db, tokens, { keyCacheMs: deps.keyCacheMs });
   const audit = createAuditLog(db, log);
   const auth = createAuthService({ db, tokens, mailer: deps.mailer, log, publicUrl: deps.publicUrl });
   const capsules = {
-    ...createCapsuleService({ db, agents: deps.agents, scheduler: deps.scheduler, audit, log }),
+    ...createCapsuleService({ db, agents: deps.agents, scheduler: deps.scheduler, audit, log, capsuleCache }),
     ...createCapsuleLifecycle({ db, agents: deps.agents, audit, log }),
   };
   const snapshots = createSnapshotService({ db, agents: deps.agents, audit, log });

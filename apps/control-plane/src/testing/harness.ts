@@ -41,7 +41,8 @@ export class Harness {
   db!: DatabaseHandle;
   private seq = 0;
 
-  static async start(): Promise<Harness> {
+  /** `capsuleCacheMs` turns the capsule read cache on (off by default: tests write rows directly). */
+  static async start(opts: { capsuleCacheMs?: number } = {}): Promise<Harness> {
     const h = new Harness();
     h.db = await openTestDatabase();
     const built = await buildApp({
@@ -52,6 +53,8 @@ export class Harness {
       agents: new AgentPool(h.fleet.factory),
       mailer: { send: async (m) => void h.mail.push(m) },
       keyCacheMs: 0,
+      // Tests write rows directly (bypassing the cache's write watch) and read them back through the API.
+      capsuleCacheMs: opts.capsuleCacheMs ?? 0,
     });
     h.app = built.app;
     h.services = built.services;

@@ -22,6 +22,22 @@ describe("snapshot routes (/v1/snapshots)", () => {
     // Least-loaded prefers the big host, so a capsule on the small one proves the template pinned it there.
     big = await h.onlineHost(admin, "10.1.0.1:50051", 262_144);
     small = await h.onlineHost(admin, "10.1.0.2:50051", 65_536);
+    // Half the small host is taken (a row only), so the scheduler's choice is never a tie.
+    await h.db.db
+      .insertInto("capsules")
+      .values({
+        id: "cl-ballast",
+        team_id: other.team_id,
+        host_id: small.hostId,
+        template: "minimal",
+        status: "running",
+        vcpus: 1,
+        memory_mb: 32_768,
+        timeout_sec: 0,
+        disk_size_mb: 5120,
+        metadata: "{}",
+      })
+      .execute();
   });
   after(() => h.close());
 
