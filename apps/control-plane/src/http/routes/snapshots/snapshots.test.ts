@@ -241,6 +241,19 @@ describe("snapshot routes (/v1/snapshots)", () => {
     assert.ok(await templateRow("inuse"));
   });
 
+  it("documents the snapshot and metrics routes in the OpenAPI document", async () => {
+    const r = await h.req("GET", "/openapi.yaml");
+    assert.equal(r.status, 200);
+    for (const path of [
+      "/v1/snapshots:",
+      "/v1/snapshots/{name}:",
+      "/v1/capsules/stats:",
+      "/v1/capsules/{id}/metrics:",
+    ]) {
+      assert.ok(r.body.includes(path), path);
+    }
+  });
+
   it("removes a deleted team's templates and metrics", async () => {
     const owner = await h.user("owner");
     const k = await h.apiKey(owner);
