@@ -71,7 +71,13 @@ before(async () => {
 });
 
 after(async () => {
-  if (up && up.exitCode === null && up.pid) process.kill(-up.pid, "SIGKILL");
+  if (up && up.exitCode === null && up.pid) {
+    try {
+      process.kill(-up.pid, "SIGKILL");
+    } catch {
+      // the process group is already gone
+    }
+  }
   if (scratch) {
     await run(process.execPath, [join(REPO_ROOT, "apps", "cli", "bin", "wrenn.js"), "down"], { env }).catch(() => {});
     killLeftoverVms(join(scratch, "files"));

@@ -84,8 +84,12 @@ describe("capsule metrics with real VMs", { skip }, () => {
     console.log(
       `# busy capsule ${busyPct.toFixed(1)} % over ${b.length} points, idle ${idlePct.toFixed(1)} % over ${i.length}`,
     );
-    // Bounds leave room for two shared cores under TCG with other VMs running; the gap is the behaviour.
-    assert.ok(busyPct > 60, `busy capsule at ${busyPct.toFixed(1)} %`);
+    // On an idle machine the busy vCPU reads ~100 %; on two cores shared with other VMs it gets a share of one.
+    // The gap between busy and idle is the behaviour under test.
+    assert.ok(
+      busyPct > 40 && busyPct > 3 * idlePct,
+      `busy capsule at ${busyPct.toFixed(1)} %, idle ${idlePct.toFixed(1)} %`,
+    );
     assert.ok(idlePct < 20, `idle capsule at ${idlePct.toFixed(1)} %`);
     for (const p of [...b, ...i]) {
       assert.ok(p.cpu_pct >= 0 && p.cpu_pct <= 100);

@@ -9,6 +9,7 @@ import type { AgentConfig } from "./config.ts";
 import { AgentError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { CapsuleMetricsHub } from "./metrics/capsule-metrics-hub.ts";
+import { instrumentManager } from "./metrics/instrument-manager.ts";
 import { MetricsRegistry } from "./metrics/metrics-registry.ts";
 import { startRpcServer } from "./rpc/server.ts";
 import { createHostAgentService } from "./rpc/service.ts";
@@ -60,20 +61,23 @@ export async function startAgent(config: AgentConfig, log: Logger, onTerminate: 
   const templates = createTemplateStore({ ...common, bootTimeoutMs: config.bootTimeoutMs });
   const hub = new CapsuleMetricsHub(log);
   const registry = new MetricsRegistry();
-  const manager = createCapsuleManager({
-    ...common,
-    restoreTimeoutMs: config.restoreTimeoutMs,
-    templates,
-    poolSize: config.poolSize,
-    defaultMemoryMb: config.defaultMemoryMb,
-    failpoints: config.failpoints,
-    hostMetadata: { agent_version: AGENT_VERSION, kernel_version: kernelRelease, vmm: "qemu", accelerator },
-    events: {
-      up: (c) =>
-        hub.track({ capsuleId: c.id, pid: c.vm.pid, vcpus: c.record.vcpus, diskPath: layout.sandbox(c.id).overlay }),
-      gone: (id) => hub.untrack(id),
-    },
-  });
+  const manager = instrumentManager(
+    createCapsuleManager({
+      ...common,
+      restoreTimeoutMs: config.restoreTimeoutMs,
+      templates,
+      poolSize: config.poolSize,
+      defaultMemoryMb: config.defaultMemoryMb,
+      failpoints: config.failpoints,
+      hostMetadata: { agent_version: AGENT_VERSION, kernel_version: kernelRelease, vmm: "qemu", accelerator },
+      events: {
+        up: (c) =>
+          hub.track({ capsuleId: c.id, pid: c.vm.pid, vcpus: c.record.vcpus, diskPath: layout.sandbox(c.id).overlay }),
+        gone: (id) => hub.untrack(id),
+      },
+    }),
+    registry,
+  );
   await manager.start();
   registry.setCapsuleStateSource(() => {
     const all = manager.list();

@@ -26,7 +26,7 @@ export async function runBootstrap(email: string, password: string, env: NodeJS.
   try {
     const { stdout } = await run(
       process.execPath,
-      ["--import", "tsx", main, "bootstrap", "--email", email, "--password", password],
+      ["--import", "tsx", main, "bootstrap", `--email=${email}`, `--password=${password}`],
       { cwd: REPO_ROOT, env: { ...env, LOG_LEVEL: env.LOG_LEVEL ?? "warn" }, timeout: 180_000, maxBuffer: 16 << 20 },
     );
     const line = stdout
