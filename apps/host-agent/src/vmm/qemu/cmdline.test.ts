@@ -25,7 +25,7 @@ describe("buildQemuArgs", () => {
   it("uses the vm.md TCG recipe: microvm with rtc on, ARAT cpu, no reboot", () => {
     const args = buildQemuArgs(spec, { accelerator: "tcg", incoming: false });
     assert.equal(after(args, "-M"), "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
-    assert.equal(after(args, "-accel"), "tcg");
+    assert.equal(after(args, "-accel"), "tcg,tb-size=128", "translation cache capped (QEMU's default is 1 GiB)");
     assert.equal(after(args, "-cpu"), "qemu64,+arat,+tsc-deadline,+invtsc");
     for (const flag of ["-nodefaults", "-no-user-config", "-nographic", "-no-reboot"]) assert.ok(args.includes(flag));
     assert.ok(!args.includes("-incoming"));
@@ -61,7 +61,7 @@ describe("buildQemuArgs", () => {
     assert.equal(after(buildQemuArgs(spec, { accelerator: "kvm", incoming: false }), "-cpu"), "host");
     assert.equal(
       after(buildQemuArgs({ ...spec, vcpus: 2 }, { accelerator: "tcg", incoming: false }), "-accel"),
-      "tcg,thread=multi",
+      "tcg,thread=multi,tb-size=128",
     );
   });
 
