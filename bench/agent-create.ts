@@ -88,7 +88,7 @@ try {
     firstExec.push(performance.now() - e);
     await manager.destroy(v.capsuleId);
   }
-  line("create (pool ready) → envd answered /init", fromPool);
+  line("create (pool ready) → capsule handed out", fromPool);
   line("first command after create (`true`)", firstExec);
 
   await manager.poolsIdle();
