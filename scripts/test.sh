@@ -22,10 +22,16 @@ prepare_e2e() {
   trap 'scripts/pg-test.sh stop' EXIT
 }
 
+static_checks() {
+  echo "==> Lint (biome) and typecheck (tsc)"
+  npx biome check .
+  npx tsc -p tsconfig.json
+}
+
 case "$mode" in
   unit) files=$(unit_files) ;;
   e2e) prepare_e2e; files=$(e2e_files) ;;
-  all) prepare_e2e; files="$(unit_files) $(e2e_files)" ;;
+  all) static_checks; prepare_e2e; files="$(unit_files) $(e2e_files)" ;;
   *) files="$*"; [[ "$files" == *tests/e2e/* ]] && prepare_e2e ;;
 esac
 
