@@ -3,10 +3,11 @@
  * requests by route and status, a latency histogram, errors by code, capsules by state (read at scrape time) and
  * sampler ticks. Register the plugin at the root instance so its hooks see every route.
  */
+
+import { type Counter, type Histogram, PROMETHEUS_CONTENT_TYPE, PromRegistry } from "@wrenn/prometheus";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import { type Kysely, sql } from "kysely";
 import { WrennError } from "../errors.ts";
-import { type Counter, type Histogram, PROMETHEUS_CONTENT_TYPE, PromRegistry } from "./prometheus.ts";
 import { CAPSULE_TABLE, type MetricsTables } from "./tables.ts";
 
 /** Capsule states reported even at zero, so a dashboard sees a flat 0 instead of a missing series. */

@@ -3,9 +3,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { PromRegistry } from "@wrenn/prometheus";
 import { hostagent } from "@wrenn/protocol";
 import { MetricsRegistry } from "./metrics-registry.ts";
-import { PromRegistry } from "./prometheus.ts";
 
 describe("Prometheus exposition", () => {
   it("renders counters, gauges and cumulative histogram buckets with escaped labels", async () => {

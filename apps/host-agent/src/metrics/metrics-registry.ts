@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { type Counter, type Gauge, type Histogram, PROMETHEUS_CONTENT_TYPE, PromRegistry } from "./prometheus.ts";
+import { type Counter, type Gauge, type Histogram, PROMETHEUS_CONTENT_TYPE, PromRegistry } from "@wrenn/prometheus";
 
 /** VM operations whose durations are recorded. */
 export type VmOperation = "boot" | "restore" | "pause" | "resume" | "snapshot";

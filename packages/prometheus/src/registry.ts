@@ -1,7 +1,7 @@
 /**
  * A small Prometheus registry: counters, gauges and histograms with labels, rendered in the text exposition
  * format 0.0.4 that Prometheus scrapes. Hand-written (≈150 lines) instead of prom-client, which drags in a tree.
- * The control plane keeps an identical copy in apps/control-plane/src/metrics/prometheus.ts.
+ * Shared by wrenn-cp and wrenn-agent.
  */
 
 /** Content-Type of the exposition. */
