@@ -19,20 +19,14 @@ import { createTemplateStore } from "../apps/host-agent/src/templates/template-s
 import { hostTscKhz, qemuVersion } from "../apps/host-agent/src/vmm/qemu/host-facts.ts";
 import { readCpuMs, readMemory } from "../apps/host-agent/src/vmm/qemu/proc.ts";
 import { createQemuVmm } from "../apps/host-agent/src/vmm/qemu/qemu-vmm.ts";
+import { printLatencies } from "./percentiles.ts";
 
 const { values } = parseArgs({ options: { creates: { type: "string" }, idle: { type: "string" } } });
 const CREATES = Number(values.creates ?? 20);
 const IDLE = Number(values.idle ?? 10);
 const imagesRoot = process.env.WRENN_IMAGES_ROOT ?? "/var/lib/wrenn";
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
-};
-const line = (label: string, xs: number[]) =>
-  console.log(
-    `${label.padEnd(44)} p50 ${pct(xs, 50).toFixed(0)} ms  p95 ${pct(xs, 95).toFixed(0)} ms  (n=${xs.length})`,
-  );
+const line = (label: string, xs: number[]) => printLatencies(label, xs, 44, 0);
 
 const root = await mkdtemp(join(tmpdir(), "wrenn-bench-"));
 await symlink(join(imagesRoot, "kernels"), join(root, "kernels"));

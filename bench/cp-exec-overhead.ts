@@ -11,16 +11,10 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { process as envdProcess } from "@wrenn/protocol";
 import { startTestStack } from "../apps/cli/src/testing/e2e-stack.ts";
+import { printLatencies } from "./percentiles.ts";
 
 const RUNS = Number(process.argv[2] ?? 30);
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
-};
-const line = (label: string, xs: number[]) =>
-  console.log(
-    `${label.padEnd(40)} p50 ${pct(xs, 50).toFixed(1)} ms  p95 ${pct(xs, 95).toFixed(1)} ms  (n=${xs.length})`,
-  );
+const line = (label: string, xs: number[]) => printLatencies(label, xs, 40, 1);
 
 const stack = await startTestStack();
 try {

@@ -20,19 +20,13 @@ import { hostLayout } from "../apps/host-agent/src/storage/layout.ts";
 import { createTemplateStore } from "../apps/host-agent/src/templates/template-store.ts";
 import { hostTscKhz, qemuVersion } from "../apps/host-agent/src/vmm/qemu/host-facts.ts";
 import { createQemuVmm } from "../apps/host-agent/src/vmm/qemu/qemu-vmm.ts";
+import { printLatencies } from "./percentiles.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string" } } });
 const RUNS = Number(values.runs ?? 5);
 const imagesRoot = process.env.WRENN_IMAGES_ROOT ?? "/var/lib/wrenn";
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
-};
-const line = (label: string, xs: number[]) =>
-  console.log(
-    `${label.padEnd(52)} p50 ${pct(xs, 50).toFixed(0)} ms  p95 ${pct(xs, 95).toFixed(0)} ms  (n=${xs.length})`,
-  );
+const line = (label: string, xs: number[]) => printLatencies(label, xs, 52, 0);
 
 const root = await mkdtemp(join(tmpdir(), "wrenn-bench-persist-"));
 await symlink(join(imagesRoot, "kernels"), join(root, "kernels"));
