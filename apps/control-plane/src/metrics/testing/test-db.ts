@@ -51,6 +51,9 @@ export async function openPostgres(): Promise<TestDb> {
   const pools: pg.Pool[] = [];
   const connect = () => {
     const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+    // As in db/database.ts: an idle client's error (e.g. the server ending it when the test database is dropped
+    // WITH (FORCE)) is emitted on the pool and would otherwise surface as an unhandled error after the test.
+    pool.on("error", () => {});
     pools.push(pool);
     return new Kysely<MetricsTables>({ dialect: new PostgresDialect({ pool }) });
   };
