@@ -99,6 +99,13 @@ describe("snapshot templates", { skip, timeout: 1_200_000 }, () => {
       assert.equal(await envdStatus(hostIp, srcToken), 401, "envd refuses the source capsule's token");
     }
     assert.equal(randoms.size, 2, "clones of one template read different random bytes");
+
+    // A clone's RAM is a copy-on-write view of the template's file: pausing it writes that view, changes included.
+    await sh(agent, "cl-tpl-a", "echo changed-in-clone > /srv/hello.txt");
+    await agent.client.pauseCapsule({ capsuleId: "cl-tpl-a", reason: "user" }, { timeoutMs: OP_MS });
+    await agent.client.resumeCapsule({ capsuleId: "cl-tpl-a" }, { timeoutMs: OP_MS });
+    assert.equal(await sh(agent, "cl-tpl-a", FETCH), "changed-in-clone", "the clone's server still runs");
+    assert.equal(await sh(agent, "cl-tpl-b", FETCH), "hello-from-template", "its sibling is untouched");
     assert.equal(tokens.size, 3, "every capsule has its own access token");
 
     await assert.rejects(

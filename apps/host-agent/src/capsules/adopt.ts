@@ -3,7 +3,7 @@
  * paused capsule from snapshots/, and remove what is dead or was only pooled (pooled clones are cheap to remake and
  * hold no user state). An agent that died in the middle of a pause or resume leaves one of these shapes:
  *   - VM alive (maybe stopped mid-pause): it is running; it gets `cont` and any half-written pause state goes;
- *   - VM dead, but snapshots/<id>/state.bin complete: it is paused (the overlay moves over if it had not yet);
+ *   - VM dead, but snapshots/<id>/state.bin complete: it is paused (overlay and RAM image move back if they had not);
  *   - VM dead and no complete state: the capsule is lost and its files are removed.
  */
 import { access, lstat, readdir, rename, rm, unlink } from "node:fs/promises";
@@ -45,6 +45,9 @@ export async function adoptCapsules(deps: CloneDeps, log: Logger): Promise<Adopt
       if ((await exists(snap.state)) && !(await exists(snap.disk)) && (await exists(paths.overlay))) {
         await rename(paths.overlay, snap.disk);
       }
+      if ((await exists(snap.state)) && !(await exists(snap.memory)) && (await exists(paths.memory))) {
+        await rename(paths.memory, snap.memory);
+      }
       log.warn({ id }, "sandbox folder without a readable capsule.json; removing it");
       await rm(paths.dir, { recursive: true, force: true });
       continue;
@@ -75,6 +78,8 @@ export async function adoptCapsules(deps: CloneDeps, log: Logger): Promise<Adopt
     }
     if ((await exists(snap.state)) && ((await exists(snap.disk)) || (await exists(paths.overlay)))) {
       if (!(await exists(snap.disk))) await rename(paths.overlay, snap.disk);
+      // A resume that died with its VM: its RAM image goes back beside the state it belongs to.
+      if (!(await exists(snap.memory)) && (await exists(paths.memory))) await rename(paths.memory, snap.memory);
       const p: CapsuleRecord = { ...record, status: "paused", pid: 0, hostPort: 0, pausedAtMs: Date.now() };
       await writeRecord(snap.record, p);
       await rm(paths.dir, { recursive: true, force: true });

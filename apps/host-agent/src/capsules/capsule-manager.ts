@@ -191,7 +191,7 @@ export function createCapsuleManager(deps: CapsuleManagerDeps): CapsuleManager {
         teamId: input.teamId,
         template: name,
         templateKey: templateKey(shape),
-        ...(team ? { teamTemplate: teamTemplateKey(input.teamId, name) } : {}),
+        ...(team ? { teamTemplate: teamTemplateKey(input.teamId, name), memoryFile: template.paths.memory } : {}),
         vcpus: shape.vcpus,
         memoryMb: shape.memoryMb,
         timeoutSec: input.timeoutSec,

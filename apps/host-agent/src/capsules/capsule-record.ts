@@ -29,8 +29,9 @@ export interface CapsuleRecord {
   lastActiveAtMs: number;
   readonly metadata: Record<string, string>;
   /**
-   * File or folder backing guest RAM when it is not the template's memory file: a resumed capsule's state holds all
-   * of its RAM, so it runs on fresh memory (a folder makes QEMU use an unlinked temp file in it).
+   * File or folder backing guest RAM when it is not the base template's memory file: a team template's memory file,
+   * a resumed capsule's own RAM image (sandboxes/<id>/memory), or, for a state in the earlier all-RAM stream form,
+   * a folder (QEMU then uses an unlinked temp file in it).
    */
   readonly memoryFile?: string;
   /** "<team>/<name>" when created from a team template (it depends on that template's disk). */

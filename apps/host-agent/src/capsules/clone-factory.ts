@@ -66,7 +66,7 @@ export async function restoreClone(
       deps.vmm,
       { ...base, name: id, dir: paths.dir, diskPath: paths.overlay, memoryShared: false },
       template.paths.state,
-      { timeoutMs: deps.restoreTimeoutMs, ignoreShared: true },
+      { timeoutMs: deps.restoreTimeoutMs, ignoreShared: true, devicesOnly: template.devicesOnly },
     );
     const current = vm;
     // A team template's guest still holds its source capsule's token until /init replaces it.

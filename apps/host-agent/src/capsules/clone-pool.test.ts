@@ -15,6 +15,7 @@ function fakeClone(alive: { value: boolean }): Clone {
       pause: async () => {},
       resume: async () => {},
       saveState: async () => {},
+      saveSplit: async () => {},
       stats: async () => ({ pssBytes: 0, rssBytes: 0, cpuMs: 0 }),
       kill: async () => {
         alive.value = false;

@@ -1,11 +1,13 @@
 /**
- * Resuming a paused capsule: its overlay moves back to sandboxes/<id>/, a new QEMU with the capsule's command line
- * (fresh RAM backing, new forwarded port) loads snapshots/<id>/state.bin and continues, envd answers and gets a
+ * Resuming a paused capsule: its overlay and RAM image move back to sandboxes/<id>/, a new QEMU with the capsule's
+ * command line (new forwarded port) maps the RAM image copy-on-write, loads the device state of
+ * snapshots/<id>/state.bin and continues (a state in the earlier all-RAM stream form is streamed into a fresh RAM
+ * file instead), envd answers and gets a
  * fresh RNG seed and the clock through /init (the access token stays the capsule's). Failure before the guest runs
  * moves everything back; failure after it ran saves its state again (disk and RAM must stay a matching pair), so
  * either way the capsule stays paused and can be resumed again.
  */
-import { mkdir, rename, rm } from "node:fs/promises";
+import { access, mkdir, rename, rm } from "node:fs/promises";
 import { EnvdClient } from "../envd-client/envd-client.ts";
 import { AgentError, errors } from "../errors.ts";
 import { templateVmSpec } from "../templates/template-builder.ts";
@@ -15,7 +17,7 @@ import { Capsule } from "./capsule.ts";
 import { type CapsuleRecord, writeRecord } from "./capsule-record.ts";
 import type { CloneDeps } from "./clone-factory.ts";
 import { newIdentity } from "./identity.ts";
-import { type PauseDeps, SAVE_TIMEOUT_MS } from "./pause.ts";
+import { type PauseDeps, saveSplitState } from "./pause.ts";
 
 /** What a resume may change. */
 export interface ResumeInput {
@@ -49,11 +51,17 @@ export async function resumeCapsule(
   const started = performance.now();
   await rm(box.dir, { recursive: true, force: true });
   await mkdir(box.dir, { recursive: true });
+  const split = await exists(snap.memory);
   await rename(snap.disk, box.overlay);
-  const moveBack = async () => {
+  if (split) await rename(snap.memory, box.memory);
+  // `withMemory` false: a re-save after the guest ran already wrote a newer RAM image to snapshots/<id>/.
+  const moveBack = async (withMemory = true) => {
     await rename(box.overlay, snap.disk).catch(() => undefined);
+    if (split && withMemory) await rename(box.memory, snap.memory).catch(() => undefined);
     await rm(box.dir, { recursive: true, force: true });
   };
+  // The RAM image, or (stream form) a folder where QEMU makes an unlinked temp file to stream all RAM into.
+  const memoryFile = split ? box.memory : box.dir;
   let vm: Vm;
   try {
     const shape = { template: record.template, vcpus: record.vcpus, memoryMb: record.memoryMb };
@@ -64,12 +72,11 @@ export async function resumeCapsule(
         name: id,
         dir: box.dir,
         diskPath: box.overlay,
-        // The state holds all RAM: a folder gives QEMU an unlinked temp file, no template file needed.
-        memoryFile: box.dir,
+        memoryFile,
         memoryShared: false,
       },
       snap.state,
-      { timeoutMs: deps.restoreTimeoutMs, ignoreShared: false },
+      { timeoutMs: deps.restoreTimeoutMs, ignoreShared: false, devicesOnly: split },
     );
   } catch (err) {
     await moveBack();
@@ -85,7 +92,7 @@ export async function resumeCapsule(
     pid: vm.pid,
     spawnDir: box.dir,
     hostPort: vm.spec.hostPort,
-    memoryFile: box.dir,
+    memoryFile,
     lastActiveAtMs: now0,
     pausedAtMs: undefined,
   };
@@ -112,11 +119,15 @@ export async function resumeCapsule(
     );
   } catch (err) {
     envd.close();
-    await repause(deps, vm, record).catch((e) =>
-      deps.log.error({ capsuleId: id, err: AgentError.from(e).message }, "saving state after a failed resume failed"),
+    const resaved = await repause(deps, vm, record).then(
+      () => true,
+      (e) => {
+        deps.log.error({ capsuleId: id, err: AgentError.from(e).message }, "saving state after a failed resume failed");
+        return false;
+      },
     );
     await vm.kill().catch(() => undefined);
-    await moveBack();
+    await moveBack(!resaved);
     throw errors.resumeFailed(id, err);
   }
   const final: CapsuleRecord = {
@@ -142,6 +153,12 @@ export async function resumeCapsule(
 async function repause(deps: CloneDeps & PauseDeps, vm: Vm, record: CapsuleRecord): Promise<void> {
   const snap = deps.layout.snapshot(record.capsuleId);
   if (!vm.isAlive()) throw new AgentError("internal_error", "the VM is gone; its last saved state is kept");
-  await vm.saveState(snap.stateTmp, { ignoreShared: false, timeoutMs: SAVE_TIMEOUT_MS });
-  await rename(snap.stateTmp, snap.state);
+  // Written beside the old files and renamed over them: the QEMU maps the old RAM image until it is killed.
+  await saveSplitState(vm, snap);
 }
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );

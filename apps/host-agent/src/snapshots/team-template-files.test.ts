@@ -37,11 +37,12 @@ describe("team template files", () => {
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), "wrenn-tt-"));
-    for (const id of ["cl-1", "cl-2"]) {
+    for (const id of ["cl-1", "cl-2", "cl-split"]) {
       const snap = hostLayout(root).snapshot(id);
       await mkdir(snap.dir, { recursive: true });
       await writeFile(snap.state, `state of ${id}`);
       await writeFile(snap.disk, `disk of ${id}`);
+      if (id === "cl-split") await writeFile(snap.memory, Buffer.alloc(8192, 1));
     }
   });
   after(async () => {
@@ -66,6 +67,24 @@ describe("team template files", () => {
     assert.equal(disk.mode & 0o777, 0o444, "the disk is frozen");
     assert.equal(manifest.mode & 0o777, 0o600, "the manifest holds a token");
     assert.deepEqual(await readManifest(paths), m);
+  });
+
+  it("takes a split pause (RAM image + device state) as the copy-on-write form, with no conversion", async () => {
+    const m = await writeTeamTemplate(layout(), record("cl-split"), "team-b", "split", false);
+    const paths = layout().teamTemplate("team-b", "split");
+    const snap = layout().snapshot("cl-split");
+    assert.equal(m.isCow, true);
+    assert.equal(m.devicesOnly, true);
+    const [memory, srcMemory, cowState, srcState] = await Promise.all([
+      stat(paths.memory),
+      stat(snap.memory),
+      stat(paths.cowState),
+      stat(snap.state),
+    ]);
+    assert.equal(memory.ino, srcMemory.ino, "the RAM image is linked");
+    assert.equal(cowState.ino, srcState.ino, "the device state is linked as the clones' state");
+    await assert.rejects(stat(paths.state), /ENOENT/, "no stream state to convert");
+    assert.equal(m.sizeBytes, "state of cl-split".length + "disk of cl-split".length + memory.blocks * 512);
   });
 
   it("refuses an existing name without overwrite and replaces it with overwrite", async () => {

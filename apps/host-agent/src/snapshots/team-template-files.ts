@@ -1,6 +1,7 @@
 /**
  * Templates made from capsules (POST /v1/snapshots), on disk under team-templates/<team>/<name>/: the paused
- * capsule's state and a frozen copy of its disk overlay, plus snapshot.json. Written into a temp folder and renamed
+ * capsule's state and a frozen copy of its disk overlay, plus snapshot.json. A capsule paused in the split form
+ * (RAM image + device state) is already what clones need: its files are linked in as `memory` + `cow-state.bin`. Written into a temp folder and renamed
  * into place, so a template is either complete or absent; `overwrite` swaps the folder the same way.
  */
 import { randomBytes } from "node:crypto";
@@ -36,12 +37,14 @@ export interface TeamTemplateManifest {
   readonly accessToken: string;
   readonly sourceCapsuleId: string;
   readonly createdAtMs: number;
-  /** state.bin + disk.qcow2 at creation. */
+  /** Disk space of the state, RAM image and disk.qcow2 at creation. */
   readonly sizeBytes: number;
   /** "<team>/<name>" of the team template the source capsule was created from (this disk is layered on its disk). */
   readonly parentTeamTemplate?: string;
   /** True once memory + cow-state.bin exist (clones map RAM copy-on-write) and state.bin is gone. */
   readonly isCow: boolean;
+  /** cow-state.bin is device state only (made from a split pause, see `Vm.saveSplit`), not a migration stream. */
+  readonly devicesOnly?: boolean;
   readonly metadata: Record<string, string>;
 }
 
@@ -71,7 +74,7 @@ export async function writeManifest(paths: TeamTemplatePaths, m: TeamTemplateMan
 
 /**
  * Makes team template `name` from the paused capsule `record` (its files in snapshots/<id>/ stay untouched).
- * The state file is hard-linked (a pause always writes a new file, so the link never changes under us); the disk
+ * The state (and RAM image) are hard-linked (a pause always writes new files, so links never change under us); the disk
  * overlay is copied, because resuming the capsule writes to it.
  */
 export async function writeTeamTemplate(
@@ -89,10 +92,25 @@ export async function writeTeamTemplate(
   const inTmp = (p: string) => join(tmpDir, p.slice(paths.dir.length + 1));
   await mkdir(tmpDir, { recursive: true });
   try {
-    await link(snap.state, inTmp(paths.state)).catch(() => copyFile(snap.state, inTmp(paths.state)));
+    const split = await stat(snap.memory).then(
+      () => true,
+      () => false,
+    );
+    const linkOrCopy = (from: string, to: string) => link(from, to).catch(() => copyFile(from, to));
+    if (split) {
+      await linkOrCopy(snap.memory, inTmp(paths.memory));
+      await linkOrCopy(snap.state, inTmp(paths.cowState));
+    } else {
+      await linkOrCopy(snap.state, inTmp(paths.state));
+    }
     await copyFile(snap.disk, inTmp(paths.disk), constants.COPYFILE_FICLONE);
     await chmod(inTmp(paths.disk), 0o444);
-    const sizes = await Promise.all([stat(snap.state), stat(inTmp(paths.disk))]);
+    // The RAM image is sparse: count what it occupies, not its length.
+    const sizes = await Promise.all([
+      stat(inTmp(split ? paths.cowState : paths.state)).then((s) => s.size),
+      stat(inTmp(paths.disk)).then((s) => s.size),
+      split ? stat(inTmp(paths.memory)).then((s) => s.blocks * 512) : 0,
+    ]);
     const manifest: TeamTemplateManifest = {
       version: 1,
       teamId,
@@ -105,8 +123,9 @@ export async function writeTeamTemplate(
       accessToken: record.accessToken,
       sourceCapsuleId: record.capsuleId,
       createdAtMs: Date.now(),
-      sizeBytes: sizes[0].size + sizes[1].size,
-      isCow: false,
+      sizeBytes: sizes[0] + sizes[1] + sizes[2],
+      isCow: split,
+      ...(split ? { devicesOnly: true } : {}),
       metadata: record.metadata,
       ...(record.teamTemplate ? { parentTeamTemplate: record.teamTemplate } : {}),
     };

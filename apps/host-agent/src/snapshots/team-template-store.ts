@@ -44,6 +44,7 @@ export function createTeamTemplateStore(deps: CloneDeps): TeamTemplateStore {
       },
       paths: { dir: paths.dir, disk: paths.disk, state: paths.cowState, memory: paths.memory, meta: paths.manifest },
       accessToken: m.accessToken,
+      devicesOnly: m.devicesOnly === true,
     };
   }
 

@@ -25,7 +25,13 @@ export interface HostLayout {
     readonly meta: string;
   };
   /** Everything one capsule (or pooled clone) owns. */
-  sandbox(id: string): { readonly dir: string; readonly overlay: string; readonly record: string };
+  sandbox(id: string): {
+    readonly dir: string;
+    readonly overlay: string;
+    /** RAM image of a resumed capsule, mapped privately by its QEMU (moved here from snapshots/<id>/memory). */
+    readonly memory: string;
+    readonly record: string;
+  };
   /** Pause state of one paused capsule: RAM + device state, its disk overlay, its record. */
   snapshot(id: string): SnapshotPaths;
   /** A template made from a capsule (POST /v1/snapshots). */
@@ -35,9 +41,16 @@ export interface HostLayout {
 /** Files of one paused capsule (snapshots/<id>/). */
 export interface SnapshotPaths {
   readonly dir: string;
-  /** Migration stream with all guest RAM; written as `state.bin.tmp` and renamed when complete. */
+  /**
+   * Device state; written as `state.bin.tmp` and renamed last, so its presence means the pause is complete. With a
+   * `memory` file beside it, it holds device state only (`saveSplit`); without, it is a migration stream with all
+   * guest RAM (the form of earlier agents, still resumable).
+   */
   readonly state: string;
   readonly stateTmp: string;
+  /** Sparse RAM image that a resume maps as the VM's memory file; written as `memory.tmp`. */
+  readonly memory: string;
+  readonly memoryTmp: string;
   /** The capsule's qcow2 overlay, moved here while paused. */
   readonly disk: string;
   readonly record: string;
@@ -92,7 +105,12 @@ export function hostLayout(root: string): HostLayout {
     },
     sandbox: (id) => {
       const dir = join(sandboxesDir, id);
-      return { dir, overlay: join(dir, "overlay.qcow2"), record: join(dir, "capsule.json") };
+      return {
+        dir,
+        overlay: join(dir, "overlay.qcow2"),
+        memory: join(dir, "memory"),
+        record: join(dir, "capsule.json"),
+      };
     },
     snapshot: (id) => {
       const dir = join(snapshotsDir, id);
@@ -100,6 +118,8 @@ export function hostLayout(root: string): HostLayout {
         dir,
         state: join(dir, "state.bin"),
         stateTmp: join(dir, "state.bin.tmp"),
+        memory: join(dir, "memory"),
+        memoryTmp: join(dir, "memory.tmp"),
         disk: join(dir, "disk.qcow2"),
         record: join(dir, "capsule.json"),
       };

@@ -17,6 +17,8 @@ export interface ReadyTemplate {
   readonly paths: ReturnType<TemplateBuildDeps["layout"]["template"]>;
   /** envd token the saved guest expects (team templates: their source capsule's); base templates have none. */
   readonly accessToken?: string;
+  /** `paths.state` holds device state only (a team template made from a split pause); see `Vm.saveSplit`. */
+  readonly devicesOnly?: boolean;
 }
 
 /** The template store's surface. */

@@ -55,6 +55,11 @@ export interface Vm {
   resume(): Promise<void>;
   /** Stops the VM and writes its device state (and RAM unless ignored) to `statePath`. Leaves it stopped. */
   saveState(statePath: string, options: SaveOptions): Promise<void>;
+  /**
+   * Stops the VM and writes its device state alone to `devicesPath` and its RAM as a sparse image to `memoryPath`,
+   * which a restore with `devicesOnly` maps as its memory file (no RAM streamed either way). Leaves it stopped.
+   */
+  saveSplit(paths: { readonly devicesPath: string; readonly memoryPath: string }): Promise<void>;
   stats(): Promise<VmStats>;
   /** Kills the process (and its helpers) and waits until it is gone. Idempotent. */
   kill(): Promise<void>;
@@ -73,6 +78,8 @@ export interface StartOptions {
 export interface RestoreOptions extends StartOptions {
   /** The state was saved with x-ignore-shared (RAM lives in the memory file, not in the stream). */
   readonly ignoreShared: boolean;
+  /** The state came from `saveSplit`: device state only, RAM already in the spec's memory file. */
+  readonly devicesOnly?: boolean;
   /** Start the guest once loaded. Default true. */
   readonly resume?: boolean;
 }

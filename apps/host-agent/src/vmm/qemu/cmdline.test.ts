@@ -57,6 +57,13 @@ describe("buildQemuArgs", () => {
     assert.deepEqual(clone.slice(-3), ["-S", "-incoming", "defer"]);
   });
 
+  it("loads a device-only state as an incoming migration that expects no configuration section", () => {
+    const resumed = buildQemuArgs(spec, { accelerator: "tcg", incoming: true, devicesOnly: true });
+    assert.deepEqual(resumed.slice(-5), ["-S", "-incoming", "defer", "-global", "migration.send-configuration=off"]);
+    const clone = buildQemuArgs(spec, { accelerator: "tcg", incoming: true });
+    assert.ok(!clone.includes("migration.send-configuration=off"), "stream states keep QEMU's configuration check");
+  });
+
   it("uses the host CPU and multi-threaded TCG only where they apply", () => {
     assert.equal(after(buildQemuArgs(spec, { accelerator: "kvm", incoming: false }), "-cpu"), "host");
     assert.equal(

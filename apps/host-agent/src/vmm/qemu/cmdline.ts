@@ -26,6 +26,13 @@ export interface CmdlineOptions {
   readonly accelerator: "kvm" | "tcg";
   /** Start paused and wait for `migrate-incoming` (restores). */
   readonly incoming: boolean;
+  /**
+   * With `incoming`: the state is device state only (`xen-save-devices-state`) and the RAM is already in the memory
+   * file. It is still loaded as an incoming migration (`xen-load-devices-state` crashes QEMU 7.2 on its yank
+   * assertion, and the incoming state keeps QEMU from writing ROM blobs into the mapped RAM at reset), but that
+   * stream has no configuration section, so QEMU must not expect one.
+   */
+  readonly devicesOnly?: boolean;
 }
 
 /** Paths of the files a VM writes in its folder. */
@@ -95,6 +102,7 @@ export function buildQemuArgs(spec: VmSpec, options: CmdlineOptions): string[] {
   );
   // -S keeps the restored guest stopped until the agent says `cont`, so it never runs half-loaded.
   if (options.incoming) args.push("-S", "-incoming", "defer");
+  if (options.incoming && options.devicesOnly) args.push("-global", "migration.send-configuration=off");
   return args;
 }
 

@@ -4,6 +4,7 @@
 import { AgentError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import type { SaveOptions, Vm, VmSpec, VmStats } from "../vmm.ts";
+import { copyGuestRam } from "./guest-ram.ts";
 import { isAlive, killGroup, readCpuMs, readMemory } from "./proc.ts";
 import type { QmpClient } from "./qmp-client.ts";
 
@@ -59,6 +60,14 @@ export class QemuVm implements Vm {
     await qmp.execute("stop");
     await qmp.execute("migrate", { uri: `exec:cat > ${shellQuote(statePath)}` });
     await waitMigration(qmp, options.timeoutMs, "save");
+  }
+
+  async saveSplit(paths: { readonly devicesPath: string; readonly memoryPath: string }): Promise<void> {
+    // `stop` drains and flushes the disks (qcow2 metadata included); the device state then needs no migration,
+    // and live=false keeps the disks active so a failed pause can simply `cont`.
+    await this.qmp.execute("stop");
+    await this.qmp.execute("xen-save-devices-state", { filename: paths.devicesPath, live: false });
+    await copyGuestRam(this.pid, this.spec.memoryFile, this.spec.memoryMb * 1024 * 1024, paths.memoryPath);
   }
 
   /** Loads incoming state (the VM was started with -incoming defer) and starts the guest unless `resume` is false. */

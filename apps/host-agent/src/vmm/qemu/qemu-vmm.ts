@@ -39,7 +39,7 @@ export function createQemuVmm(options: QemuVmmOptions): Vmm {
     },
 
     async restore(spec, statePath, opts): Promise<Vm> {
-      const args = buildQemuArgs(spec, { accelerator, incoming: true });
+      const args = buildQemuArgs(spec, { accelerator, incoming: true, devicesOnly: opts.devicesOnly });
       const started = Date.now();
       const { pid, qmp } = await spawnQemu(bin, args, spec, vmLog(spec), opts.timeoutMs, opts.signal);
       const vm = new QemuVm(pid, spec, qmp, vmLog(spec));
