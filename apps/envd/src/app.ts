@@ -33,7 +33,10 @@ export interface Envd {
   readonly server: EnvdServer;
   readonly state: EnvdState;
   readonly processes: ProcessManager;
-  /** Stops listening, closes connections and watchers, and (dev mode) kills the processes it started. */
+  /**
+   * Stops listening, closes connections and watchers, stops the system helper and (dev mode) kills the
+   * processes it started.
+   */
   close(): Promise<void>;
 }
 
@@ -45,6 +48,7 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
   const processes = createProcessManager({ state, users, table, log, limits: options.processLimits });
   const watchers = new WatcherRegistry();
   const cpu = createCpuSampler();
+  // Outside dev mode this starts the system helper now, so every template's memory snapshot holds it.
   const identity = createHostIdentity({ isDev: config.isDev, log });
 
   const connect = connectNodeAdapter({
@@ -84,6 +88,7 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
     processes,
     async close() {
       watchers.closeAll();
+      identity.close();
       if (config.isDev) table.killAll();
       await server.close();
     },
