@@ -28,7 +28,8 @@ function decodeUtf8(b: Uint8Array): string | undefined {
 }
 
 /** Commands, processes and files of running capsules, through the capsule's host agent. */
-export function createCapsuleOps(db: Kysely<Database>, agents: AgentPool) {
+export function createCapsuleOps(db: Kysely<Database>, agents: AgentPool, opts: { touchEveryMs?: number } = {}) {
+  const touchEveryMs = opts.touchEveryMs ?? 1000;
   /**
    * The team's running capsule and its agent client; 404 for others' capsules, 409 when not running. Every caller is
    * user activity (exec, streams, PTY, process and file calls), so it bumps `last_active_at` (reference §1.2).
@@ -41,8 +42,19 @@ export function createCapsuleOps(db: Kysely<Database>, agents: AgentPool) {
     return { client, id };
   }
 
+  // When each capsule's last_active_at was last written by this replica: a busy capsule costs one UPDATE per
+  // `touchEveryMs` (the capsule read cache's staleness), not one per call; the agent keeps the exact activity clock
+  // that drives auto-pause.
+  const lastTouched = new Map<string, number>();
+
   /** Records activity without delaying the answer. */
   function touch(id: string) {
+    const now = Date.now();
+    if ((lastTouched.get(id) ?? 0) + touchEveryMs > now) return;
+    lastTouched.set(id, now);
+    if (lastTouched.size > 10_000) {
+      for (const [k, at] of lastTouched) if (at + touchEveryMs <= now) lastTouched.delete(k);
+    }
     db.updateTable("capsules")
       .set({ last_active_at: new Date() })
       .where("id", "=", id)

@@ -71,7 +71,7 @@ export function createServices(deps: ServiceDeps) {
     auth,
     agents: deps.agents,
     capsules,
-    ops: createCapsuleOps(db, deps.agents),
+    ops: createCapsuleOps(db, deps.agents, { touchEveryMs: deps.capsuleCacheMs ?? 1000 }),
     snapshots,
     apiKeys: createApiKeyService(db, audit, () => authn.forgetKeys()),
     teams: createTeamService({ db, audit, mailer: deps.mailer, teamDeleted }),
