@@ -2,7 +2,7 @@
  * Benchmark of persistent capsules in wrenn-agent (prints figures; not a test). Runs the agent's capsule manager
  * in-process against real QEMU (TCG here) with a 256 MiB capsule:
  *   - pause (RAM + device state to disk, VM released),
- *   - resume to envd answering (/health) and to the capsule handed back (after /init),
+ *   - resume to envd's first answer (its /init: clock + seed) and to the capsule handed back,
  *   - snapshot to a team template (from running: includes the pause; from paused),
  *   - create from the snapshot template vs from the base template (pool ready, and without pool).
  * Usage: node --import tsx bench/persist-pause-resume.ts [--runs 5]   (WRENN_IMAGES_ROOT, default /var/lib/wrenn)
@@ -92,8 +92,8 @@ try {
   }
   line("pause (stop + save RAM/state + release)", pause);
   line("  of which state save", pauseSave);
-  line("resume → envd answering /health", resumeHealth);
-  line("resume → envd answered /init (capsule handed back)", resume);
+  line("resume → envd answered (/init, clock set)", resumeHealth);
+  line("resume → capsule handed back (record written)", resume);
   line("  of which QEMU start + state load", resumeRestore);
 
   const snapRunning: number[] = [];

@@ -2,9 +2,8 @@
  * Resuming a paused capsule: its overlay and RAM image move back to sandboxes/<id>/, a new QEMU with the capsule's
  * command line (new forwarded port) maps the RAM image copy-on-write, loads the device state of
  * snapshots/<id>/state.bin and continues (a state in the earlier all-RAM stream form is streamed into a fresh RAM
- * file instead), envd answers and gets a
- * fresh RNG seed and the clock through /init (the access token stays the capsule's). Failure before the guest runs
- * moves everything back; failure after it ran saves its state again (disk and RAM must stay a matching pair), so
+ * file instead); envd's first answer is to /init, which gives it a fresh RNG seed and the clock (the access token
+ * stays the capsule's). Failure before the guest runs moves everything back; failure after it ran saves its state again (disk and RAM must stay a matching pair), so
  * either way the capsule stays paused and can be resumed again.
  */
 import { access, mkdir, rename, rm } from "node:fs/promises";
@@ -31,7 +30,7 @@ export interface ResumeInput {
 export interface ResumeTimings {
   /** QEMU start + state load + cont. */
   restoreMs: number;
-  /** From cont to envd answering /health. */
+  /** From cont to envd's first answer (its /init). */
   healthMs: number;
   /** From cont to the capsule handed back (/init done, record written). */
   readyMs: number;
@@ -99,24 +98,24 @@ export async function resumeCapsule(
   // Written before the guest is reachable: an agent that dies from here on re-adopts a live VM, not an orphan.
   await writeRecord(box.record, running);
   const envd = new EnvdClient(vm.spec.hostPort, record.accessToken);
-  let health: { version: string };
   let healthAt = 0;
   try {
-    health = await envd.waitReady(deps.restoreTimeoutMs, () => vm.isAlive());
-    healthAt = performance.now();
-    if (deps.failpoints.has("resume-after-start"))
-      throw new AgentError("internal_error", "failpoint resume-after-start");
+    // /init is the first request (no /health before it): the clock and a fresh seed go in with the first answer.
     const identity = newIdentity();
-    await envd.init(
-      {
+    await envd.initWhenReady(
+      () => ({
         accessToken: record.accessToken,
         envVars: input.defaultEnv,
         defaultUser: input.defaultUser || undefined,
         timestamp: Date.now(),
         rngSeed: identity.rngSeed,
-      },
-      10_000,
+      }),
+      deps.restoreTimeoutMs,
+      () => vm.isAlive(),
     );
+    healthAt = performance.now();
+    if (deps.failpoints.has("resume-after-start"))
+      throw new AgentError("internal_error", "failpoint resume-after-start");
   } catch (err) {
     envd.close();
     const resaved = await repause(deps, vm, record).then(
@@ -133,7 +132,7 @@ export async function resumeCapsule(
   const final: CapsuleRecord = {
     ...running,
     lastActiveAtMs: Date.now(),
-    metadata: { ...record.metadata, envd_version: health.version },
+    metadata: record.metadata,
   };
   await writeRecord(box.record, final);
   await rm(snap.dir, { recursive: true, force: true });

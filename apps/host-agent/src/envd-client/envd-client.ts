@@ -84,11 +84,37 @@ export class EnvdClient {
     throw new AgentError("vm_not_ready", `envd did not answer /health within ${timeoutMs} ms (${lastError})`);
   }
 
-  /** POST /init: sets identity, token, clock and entropy. Later requests carry the new token. */
-  async init(body: EnvdInit, timeoutMs: number): Promise<void> {
+  /**
+   * `init` as the first request to a guest that is still waking up (a resume): retried on connection errors and
+   * unanswered attempts until `timeoutMs`, never on an answer envd gave. Saves the /health round trip, which under
+   * TCG costs a second pass through freshly re-translated code. Only for a body that keeps the guest's token, so a
+   * late duplicate of an attempt changes nothing.
+   */
+  async initWhenReady(body: () => EnvdInit, timeoutMs: number, isAlive: () => boolean): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!isAlive()) throw new AgentError("vm_not_ready", "the VM exited while the guest was starting");
+      try {
+        // A fresh body per attempt: its timestamp sets the guest clock.
+        return await this.init(body(), Math.min(2000, Math.max(100, deadline - Date.now())), false);
+      } catch (err) {
+        const e = AgentError.from(err);
+        if (e.code === "guest_error") throw e;
+        if (Date.now() >= deadline)
+          throw new AgentError("vm_not_ready", `envd did not answer /init within ${timeoutMs} ms (${e.message})`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * POST /init: sets identity, token, clock and entropy. Later requests carry the new token. `keepAlive` false
+   * uses a fresh connection (a retried first request must not wait on a socket the guest never answered).
+   */
+  async init(body: EnvdInit, timeoutMs: number, keepAlive = true): Promise<void> {
     const res = await httpRequest(`${this.baseUrl}/init`, {
       method: "POST",
-      agent: this.#agent,
+      ...(keepAlive ? { agent: this.#agent } : {}),
       headers: { "content-type": "application/json", ...this.#authHeader() },
       body: JSON.stringify(body),
       timeoutMs,
