@@ -117,13 +117,13 @@ try {
     await manager.poolsIdle();
     await manager.destroy((await timed(fromBase, () => create("minimal"))).capsuleId);
   }
-  line("first create from the snapshot template (converts)", first);
+  line("first create from the snapshot template (no pool yet)", first);
   line("create from snapshot template (pool ready)", fromSnap);
   line("create from base template (pool ready)", fromBase);
   await manager.poolsIdle();
   const burst = [];
   for (let i = 0; i < 3; i++) burst.push((await timed(fromSnapCold, () => create("tpl"))).capsuleId);
-  line("back-to-back creates from snapshot template", fromSnapCold);
+  line("3 back-to-back creates from snapshot template (pool of 1)", fromSnapCold);
   for (const b of burst) await manager.destroy(b);
   await manager.destroy(id);
 } finally {
