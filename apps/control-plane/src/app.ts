@@ -7,6 +7,8 @@ import type { Logger } from "pino";
 import { AgentPool } from "./agents/agent-pool.ts";
 import type { Database } from "./db/schema.ts";
 import { installErrorHandler } from "./http/error-handler.ts";
+import { installPortProxy } from "./http/port-proxy/install-port-proxy.ts";
+import { createPortProxy } from "./http/port-proxy/port-proxy.ts";
 import { installRequestLog } from "./http/request-log.ts";
 import { adminRoutes } from "./http/routes/admin/index.ts";
 import { apiKeyRoutes } from "./http/routes/api-keys/index.ts";
@@ -114,5 +116,9 @@ export async function buildApp(
   await app.register(capsuleRoutes, { s: services });
   await app.register(snapshotRoutes, { s: services });
   await app.register(adminRoutes, { s: services });
+  // Host-routed before any route (and before @fastify/websocket's Upgrade handling), so wrapped once all are in.
+  const portProxy = createPortProxy({ targets: services.proxyTargets, log: deps.logger });
+  app.addHook("onReady", async () => installPortProxy(app.server, portProxy));
+  app.addHook("preClose", async () => portProxy.close());
   return { app: app as unknown as FastifyInstance, services, cpMetrics };
 }

@@ -11,6 +11,7 @@ import type { Logger } from "./log.ts";
 import { CapsuleMetricsHub } from "./metrics/capsule-metrics-hub.ts";
 import { instrumentManager } from "./metrics/instrument-manager.ts";
 import { MetricsRegistry } from "./metrics/metrics-registry.ts";
+import { createPortProxy } from "./proxy/port-proxy.ts";
 import { startRpcServer } from "./rpc/server.ts";
 import { createHostAgentService } from "./rpc/service.ts";
 import { hostLayout } from "./storage/layout.ts";
@@ -87,6 +88,11 @@ export async function startAgent(config: AgentConfig, log: Logger, onTerminate: 
     };
   });
 
+  const proxy = createPortProxy({
+    getCapsule: (id, touch) => manager.get(id, touch),
+    agentKey: config.agentKey,
+    log,
+  });
   const server = await startRpcServer({
     listenAddr: config.listenAddr,
     agentKey: config.agentKey,
@@ -97,7 +103,8 @@ export async function startAgent(config: AgentConfig, log: Logger, onTerminate: 
       onTerminate,
     }),
     interceptors: [registry.rpcInterceptor()],
-    fallback: (req, res) => registry.handleHttp(req, res),
+    fallback: (req, res) => proxy.handleRequest(req as never, res as never) || registry.handleHttp(req, res),
+    upgrade: (req, socket, head) => proxy.handleUpgrade(req, socket, head),
   });
   log.info({ port: server.port, capsules: manager.list().length }, "agent serving");
 

@@ -84,6 +84,19 @@ export async function capsuleOfTeam(db: Kysely<Database>, teamId: string, id: st
   return row;
 }
 
+/** Any team's capsule and its host (the port proxy, whose only credential is the capsule id); 404 when unknown. */
+export async function capsuleWithHost(db: Kysely<Database>, id: string): Promise<CapsuleWithHost> {
+  const row = await db
+    .selectFrom("capsules as c")
+    .leftJoin("hosts as h", "h.id", "c.host_id")
+    .selectAll("c")
+    .select(["h.address as host_address", "h.agent_key as host_agent_key", "h.status as host_status"])
+    .where("c.id", "=", id)
+    .executeTakeFirst();
+  if (!row) throw errors.capsuleNotFound(id);
+  return row;
+}
+
 // Built once per database: `GET /v1/capsules/{id}` is the hottest read, and building a query costs more than
 // running this one. Only the parameters change between calls.
 const viewQueries = new WeakMap<Kysely<Database>, CompiledQuery<ViewRow>>();

@@ -17,6 +17,7 @@ import { CapsuleViewCache } from "./capsule-view-cache.ts";
 import { createHostRegistration } from "./host-registration.ts";
 import { createHostService } from "./host-service.ts";
 import type { Mailer } from "./mailer.ts";
+import { createProxyTargets } from "./proxy-targets.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { createSnapshotService } from "./snapshot-service.ts";
 import { createTeamService } from "./team-service.ts";
@@ -79,6 +80,7 @@ export function createServices(deps: ServiceDeps) {
     registration,
     adminTeams: createAdminTeamService(db, audit, teamDeleted),
     hosts: createHostService({ db, agents: deps.agents, registration, audit, log }),
+    proxyTargets: createProxyTargets(db),
   };
 }
 

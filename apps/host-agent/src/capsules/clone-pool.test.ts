@@ -16,6 +16,7 @@ function fakeClone(alive: { value: boolean }): Clone {
       resume: async () => {},
       saveState: async () => {},
       saveSplit: async () => {},
+      forwardPort: async () => 0,
       stats: async () => ({ pssBytes: 0, rssBytes: 0, cpuMs: 0 }),
       kill: async () => {
         alive.value = false;

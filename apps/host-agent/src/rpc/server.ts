@@ -7,6 +7,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { hostagent } from "@wrenn/protocol";
@@ -24,6 +25,8 @@ export interface RpcServerOptions {
   readonly interceptors?: Interceptor[];
   /** Plain HTTP requests that are not RPCs (e.g. GET /metrics), either HTTP version; return true when handled. */
   readonly fallback?: (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => boolean;
+  /** HTTP/1.1 Upgrade requests (the port proxy's WebSockets); return true when handled, else the socket is closed. */
+  readonly upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
 /** A listening RPC server. */
@@ -44,9 +47,13 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
       res.end();
     },
   });
-  // Streams (exec output, uploads) may run for minutes: no whole-request deadline on HTTP/1.1.
-  const h1 = http.createServer({ requestTimeout: 0 }, handler);
+  // Streams (exec output, uploads) may run for minutes: no whole-request deadline on HTTP/1.1. Idle keep-alive
+  // connections (the control plane's port proxy pool) live 65 s, longer than that pool keeps them (60 s).
+  const h1 = http.createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, handler);
   const h2 = http2.createServer({}, handler);
+  h1.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!o.upgrade?.(req, socket, head)) socket.destroy();
+  });
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (s) => {

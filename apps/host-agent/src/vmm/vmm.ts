@@ -61,6 +61,11 @@ export interface Vm {
    */
   saveSplit(paths: { readonly devicesPath: string; readonly memoryPath: string }): Promise<void>;
   stats(): Promise<VmStats>;
+  /**
+   * A loopback port on the host forwarded to TCP `guestPort` in the guest (the port proxy), added on first use and
+   * reused for the life of this VM process; a VM restored after a pause starts without it.
+   */
+  forwardPort(guestPort: number): Promise<number>;
   /** Kills the process (and its helpers) and waits until it is gone. Idempotent. */
   kill(): Promise<void>;
   /** Drops the control connection, leaving the VM running. */

@@ -21,6 +21,9 @@ export const TCG_TB_SIZE_MB = 128;
  * own address from envd /init instead. */
 export const DEVICE_MAC = "52:54:00:12:34:56";
 
+/** Id of the user-networking netdev (QMP `hostfwd_add` names it to add port forwards at run time). */
+export const NETDEV_ID = "n0";
+
 /** How the process is started. */
 export interface CmdlineOptions {
   readonly accelerator: "kvm" | "tcg";
@@ -94,9 +97,9 @@ export function buildQemuArgs(spec: VmSpec, options: CmdlineOptions): string[] {
     "-device",
     "virtio-blk-device,drive=root",
     "-netdev",
-    `user,id=n0,hostfwd=tcp:127.0.0.1:${spec.hostPort}-:${spec.guestPort}`,
+    `user,id=${NETDEV_ID},hostfwd=tcp:127.0.0.1:${spec.hostPort}-:${spec.guestPort}`,
     "-device",
-    `virtio-net-device,netdev=n0,mac=${DEVICE_MAC}`,
+    `virtio-net-device,netdev=${NETDEV_ID},mac=${DEVICE_MAC}`,
     "-qmp",
     `unix:${e(files.qmpSocket)},server=on,wait=off`,
   );

@@ -5,6 +5,7 @@ import { AgentError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import type { SaveOptions, Vm, VmSpec, VmStats } from "../vmm.ts";
 import { copyGuestRam } from "./guest-ram.ts";
+import { addHostForward } from "./host-forward.ts";
 import { isAlive, killGroup, readCpuMs, readMemory } from "./proc.ts";
 import type { QmpClient } from "./qmp-client.ts";
 
@@ -23,6 +24,8 @@ export class QemuVm implements Vm {
   #qmp: QmpClient | undefined;
   #log: Logger;
   #killed = false;
+  /** Forwards added at run time, by guest port (the port proxy); they live as long as this QEMU process. */
+  #forwards = new Map<number, Promise<number>>();
 
   constructor(pid: number, spec: VmSpec, qmp: QmpClient, log: Logger) {
     this.pid = pid;
@@ -84,6 +87,17 @@ export class QemuVm implements Vm {
   async stats(): Promise<VmStats> {
     const [mem, cpuMs] = await Promise.all([readMemory(this.pid), readCpuMs(this.pid)]);
     return { ...mem, cpuMs };
+  }
+
+  forwardPort(guestPort: number): Promise<number> {
+    let hostPort = this.#forwards.get(guestPort);
+    if (!hostPort) {
+      hostPort = (async () => addHostForward(this.qmp, guestPort))();
+      this.#forwards.set(guestPort, hostPort);
+      // A failed forward is retried by the next request instead of being remembered.
+      hostPort.catch(() => this.#forwards.delete(guestPort));
+    }
+    return hostPort;
   }
 
   async kill(): Promise<void> {
