@@ -7,10 +7,14 @@ import { fileURLToPath } from "node:url";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { process as pb } from "@wrenn/protocol";
+import { compileSpawnerHelper } from "../images/src/spawner-helper.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** A dev-mode envd for benchmarks: builds/envd when built (set ENVD_BENCH_SOURCE=1 to force source). */
+/**
+ * A dev-mode envd for benchmarks: builds/envd when built (set ENVD_BENCH_SOURCE=1 to force source), with
+ * wrenn-spawner compiled from images/guest as the guest has it (set ENVD_BENCH_SPAWNER=0 for child_process).
+ */
 export async function startEnvd(): Promise<{
   port: number;
   root: string;
@@ -21,7 +25,16 @@ export async function startEnvd(): Promise<{
   const root = await mkdtemp(join(tmpdir(), "envd-bench-"));
   const exe = join(repo, "builds/envd");
   const useExe = existsSync(exe) && !process.env.ENVD_BENCH_SOURCE;
-  const args = ["--port", "0", "--host", "127.0.0.1", "--dev", "--root", root];
+  const spawner =
+    process.env.ENVD_BENCH_SPAWNER === "0"
+      ? ""
+      : (
+          await compileSpawnerHelper(
+            join(tmpdir(), "wrenn-bench-helpers", "bin"),
+            join(tmpdir(), "wrenn-bench-helpers"),
+          )
+        ).path;
+  const args = ["--port", "0", "--host", "127.0.0.1", "--dev", "--root", root, "--spawner", spawner];
   const child = useExe
     ? spawn(exe, args, { stdio: ["ignore", "pipe", "inherit"] })
     : spawn(process.execPath, ["--import", "tsx", join(repo, "apps/envd/src/main.ts"), ...args], {
@@ -47,7 +60,7 @@ export async function startEnvd(): Promise<{
   return {
     port,
     root,
-    kind: useExe ? "builds/envd (SEA)" : "source (tsx)",
+    kind: `${useExe ? "builds/envd (SEA)" : "source (tsx)"}, ${spawner ? "wrenn-spawner" : "child_process"}`,
     client: (v) => {
       let c = clients.get(v);
       if (!c) {

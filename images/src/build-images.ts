@@ -11,6 +11,7 @@ import { preflight } from "./preflight.ts";
 import type { Progress } from "./progress.ts";
 import { compileReseedHelper } from "./reseed-helper.ts";
 import { ensureImage } from "./rootfs-image.ts";
+import { compileSpawnerHelper } from "./spawner-helper.ts";
 import { ensureTemplateTree } from "./template-tree.ts";
 import { TEMPLATES } from "./templates.ts";
 
@@ -46,13 +47,15 @@ async function buildUnderLock(
 ): Promise<BuildResult> {
   progress.info(`root ${layout.root}, templates ${opts.only.join(", ")}${opts.force ? " (forced)" : ""}`);
   const envd = await locateEnvd(repoRoot, opts.envdDir, progress);
-  const reseed = await compileReseedHelper(join(layout.root, "cache", "images", "bin"), layout.scratchDir);
+  const helperBin = join(layout.root, "cache", "images", "bin");
+  const reseed = await compileReseedHelper(helperBin, layout.scratchDir);
+  const spawner = await compileSpawnerHelper(helperBin, layout.scratchDir);
   const kernelRelease = await ensureKernel(layout, progress, opts.force);
   const base = await ensureBaseTree(layout, progress, opts.forceBase);
   const images: ImageManifest[] = [];
   for (const name of opts.only) {
     const tree = await ensureTemplateTree(TEMPLATES[name], base, layout, progress, opts.force);
-    images.push(await ensureImage(name, tree, { kernelRelease, envd, reseed }, layout, progress, opts.force));
+    images.push(await ensureImage(name, tree, { kernelRelease, envd, reseed, spawner }, layout, progress, opts.force));
   }
   return { kernelRelease, images };
 }

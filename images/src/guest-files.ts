@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 export const GUEST_DIR = fileURLToPath(new URL("../guest/", import.meta.url));
 
 /** Names of the guest source files; their contents are part of the recipe hashes. */
-export type GuestFile = "initramfs-init.sh" | "wrenn-init.sh" | "wrenn-reseed.c";
+export type GuestFile = "initramfs-init.sh" | "wrenn-init.sh" | "wrenn-reseed.c" | "wrenn-spawner.c";
 
 /** Reads one guest source file as text. */
 export function readGuestFile(name: GuestFile): Promise<string> {

@@ -1,37 +1,9 @@
-import { createHash } from "node:crypto";
-import { mkdir, rename } from "node:fs/promises";
-import { join } from "node:path";
-import { allExist, withScratchDir } from "./fs-atomic.ts";
-import { GUEST_DIR, readGuestFile } from "./guest-files.ts";
-import { runCommand } from "./run-command.ts";
+import { compileGuestHelper, type GuestHelper } from "./guest-helper.ts";
 
 /** The compiled wrenn-reseed and the hash of the source it came from (part of every template's recipe). */
-export interface ReseedHelper {
-  path: string;
-  sourceSha256: string;
-}
+export type ReseedHelper = GuestHelper;
 
-/**
- * Compiles guest/wrenn-reseed.c with the host's `gcc -static -Os` into `binDir`, named by the
- * source's hash so an unchanged source is compiled once. Static: the guest needs no matching libc.
- */
-export async function compileReseedHelper(binDir: string, scratchDir: string): Promise<ReseedHelper> {
-  const source = await readGuestFile("wrenn-reseed.c");
-  const sourceSha256 = createHash("sha256").update(source).digest("hex");
-  const path = join(binDir, `wrenn-reseed-${sourceSha256.slice(0, 16)}`);
-  if (await allExist([path])) return { path, sourceSha256 };
-  await mkdir(binDir, { recursive: true });
-  await withScratchDir(scratchDir, "reseed", async (dir) => {
-    const out = join(dir, "wrenn-reseed");
-    await runCommand(
-      "gcc",
-      ["-static", "-Os", "-s", "-Wall", "-Werror", "-o", out, join(GUEST_DIR, "wrenn-reseed.c")],
-      {
-        timeoutMs: 120_000,
-        hint: "apt-get install -y gcc libc6-dev",
-      },
-    );
-    await rename(out, path);
-  });
-  return { path, sourceSha256 };
+/** Compiles guest/wrenn-reseed.c into `binDir` (see `compileGuestHelper`). */
+export function compileReseedHelper(binDir: string, scratchDir: string): Promise<ReseedHelper> {
+  return compileGuestHelper("wrenn-reseed", binDir, scratchDir);
 }

@@ -10,6 +10,7 @@ import type { Progress } from "./progress.ts";
 import { recipeHash } from "./recipe-hash.ts";
 import type { ReseedHelper } from "./reseed-helper.ts";
 import { runCommand } from "./run-command.ts";
+import type { SpawnerHelper } from "./spawner-helper.ts";
 import type { TemplateName } from "./templates.ts";
 import { unpackTree } from "./tree-tarball.ts";
 
@@ -24,6 +25,7 @@ export interface ImageInputs {
   kernelRelease: string;
   envd: EnvdArtifact;
   reseed: ReseedHelper;
+  spawner: SpawnerHelper;
 }
 
 /** Picks the ext4 size for a tree of `treeBytes`: room to grow, at least 2 GiB, in 256 MiB steps. */
@@ -34,7 +36,7 @@ export function imageSizeBytes(treeBytes: number): number {
 
 /**
  * Makes sure images/<name>/rootfs.ext4 and manifest.json match the recipe: unpack the template's
- * tree, add envd, wrenn-init and wrenn-reseed, make a journal-less ext4 from it, mark it read-only,
+ * tree, add envd, wrenn-init, wrenn-reseed and wrenn-spawner, make a journal-less ext4 from it, mark it read-only,
  * and move it into place. Skipped when the manifest already carries the same recipe hash.
  */
 export async function ensureImage(
@@ -54,6 +56,7 @@ export async function ensureImage(
     envdNative: inputs.envd.nativeSha256 ?? null,
     wrennInit,
     reseed: inputs.reseed.sourceSha256,
+    spawner: inputs.spawner.sourceSha256,
   });
   const current = await readJson<ImageManifest>(layout.manifest(name));
   if (!force && current?.recipe_hash === hash && (await allExist([layout.rootfs(name)]))) {
@@ -65,7 +68,7 @@ export async function ensureImage(
       const root = join(dir, "tree");
       s.tick("unpacking the tree");
       await unpackTree(tree.tarball, root);
-      s.tick("installing envd, wrenn-init, wrenn-reseed");
+      s.tick("installing envd, wrenn-init, wrenn-reseed, wrenn-spawner");
       await installGuestFiles(root, name, hash, inputs);
       const { stdout } = await runCommand("du", ["-s", "-B1", root]);
       const treeBytes = Number(stdout.split("\t")[0]);
@@ -118,6 +121,9 @@ async function installGuestFiles(root: string, name: TemplateName, hash: string,
   if (inputs.envd.nativeDir) await cp(inputs.envd.nativeDir, lib, { recursive: true });
   await copyFile(inputs.reseed.path, join(bin, "wrenn-reseed"));
   await chmod(join(bin, "wrenn-reseed"), 0o755);
+  // envd's default spawner path (DEFAULT_SPAWNER in apps/envd/src/config.ts).
+  await copyFile(inputs.spawner.path, join(bin, "wrenn-spawner"));
+  await chmod(join(bin, "wrenn-spawner"), 0o755);
   await copyFile(join(GUEST_DIR, "wrenn-init.sh"), join(root, "sbin/wrenn-init"));
   await chmod(join(root, "sbin/wrenn-init"), 0o755);
   await writeFile(join(root, "etc/hostname"), "capsule\n");

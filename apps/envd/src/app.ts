@@ -14,6 +14,7 @@ import { createRequestHandler, type RouteTable } from "./http/router.ts";
 import { EnvdServer } from "./http/server.ts";
 import { createSnapshotPrepareRoute } from "./http/snapshot.ts";
 import type { Logger } from "./logger.ts";
+import { createPipeStarter } from "./process/pipe-starter.ts";
 import type { ProcessLimits } from "./process/process-handle.ts";
 import { createProcessManager, type ProcessManager } from "./process/process-manager.ts";
 import { createProcessService } from "./process/process-service.ts";
@@ -33,8 +34,10 @@ export interface Envd {
   readonly server: EnvdServer;
   readonly state: EnvdState;
   readonly processes: ProcessManager;
+  /** The wrenn-spawner's pid while one serves envd (tests look at its fds). */
+  readonly spawnerPid: number | undefined;
   /**
-   * Stops listening, closes connections and watchers, stops the system helper and (dev mode) kills the
+   * Stops listening, closes connections and watchers, stops the system helper and the spawner and (dev mode) kills the
    * processes it started.
    */
   close(): Promise<void>;
@@ -45,7 +48,16 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
   const state = new EnvdState();
   const users = createUserResolver({ state, isDev: config.isDev, root: config.root });
   const table = new ProcessTable();
-  const processes = createProcessManager({ state, users, table, log, limits: options.processLimits });
+  // Started now, like the system helper, so every template's memory snapshot already holds the spawner.
+  const pipes = createPipeStarter({ spawnerPath: config.spawner, log });
+  const processes = createProcessManager({
+    state,
+    users,
+    table,
+    log,
+    limits: options.processLimits,
+    startPipes: pipes.start,
+  });
   const watchers = new WatcherRegistry();
   const cpu = createCpuSampler();
   // Outside dev mode this starts the system helper now, so every template's memory snapshot holds it.
@@ -86,10 +98,14 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
     server,
     state,
     processes,
+    get spawnerPid() {
+      return pipes.spawnerPid;
+    },
     async close() {
       watchers.closeAll();
       identity.close();
       if (config.isDev) table.killAll();
+      pipes.close();
       await server.close();
     },
   };

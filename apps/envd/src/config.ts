@@ -16,11 +16,20 @@ export interface EnvdConfig {
   readonly root: string;
   /** Optional command started at boot with tag `init-cmd`. */
   readonly cmd: string | undefined;
+  /**
+   * The wrenn-spawner binary that starts pipe processes without forking envd; undefined: child_process.spawn.
+   * `--spawner PATH` or env `ENVD_SPAWNER` (empty disables it). Default `/usr/local/bin/wrenn-spawner`, used
+   * only if it exists. Optional so hand-made configs (tests) start without it.
+   */
+  readonly spawner?: string;
   /** pino log level. Env `ENVD_LOG_LEVEL`, default `info`. */
   readonly logLevel: string;
 }
 
-const USAGE = "usage: envd [--port N] [--host ADDR] [--dev --root DIR] [--cmd CMD]";
+/** Where guest images install wrenn-spawner (images/src/rootfs-image.ts). */
+export const DEFAULT_SPAWNER = "/usr/local/bin/wrenn-spawner";
+
+const USAGE = "usage: envd [--port N] [--host ADDR] [--dev --root DIR] [--cmd CMD] [--spawner PATH]";
 
 /** Parses argv (without node and script) and env into a frozen config; throws with the usage on bad input. */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): EnvdConfig {
@@ -32,6 +41,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): En
       dev: { type: "boolean", default: false },
       root: { type: "string" },
       cmd: { type: "string" },
+      spawner: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
       version: { type: "boolean", default: false },
     },
@@ -47,6 +57,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): En
     isDev: values.dev ?? false,
     root: values.root ?? process.cwd(),
     cmd: values.cmd,
+    spawner: (values.spawner ?? env.ENVD_SPAWNER ?? DEFAULT_SPAWNER) || undefined,
     logLevel: env.ENVD_LOG_LEVEL ?? "info",
   });
 }

@@ -1,12 +1,11 @@
 import { spawn } from "node:child_process";
 import { EnvdError, errors } from "../errors.ts";
 import { type BackendSink, endInfoFrom, type ProcessBackend, type SpawnSpec } from "./backend.ts";
-
-/** How long output may stay idle after the process exited before envd stops waiting for its pipes, in ms. */
-const EXIT_PIPE_GRACE_MS = 1000;
+import { PipeOutput } from "./pipe-output.ts";
 
 /**
- * Starts a child on pipes, in its own session (so a signal reaches its whole process group).
+ * Starts a child on pipes with child_process.spawn, in its own session (so a signal reaches its whole process
+ * group). Node forks all of envd for it; `spawnSpawnerBackend` avoids that when wrenn-spawner is there.
  * Rejects with an EnvdError if the kernel refuses to start it.
  */
 export function spawnPipeBackend(spec: SpawnSpec, sink: BackendSink): Promise<ProcessBackend> {
@@ -26,48 +25,10 @@ export function spawnPipeBackend(spec: SpawnSpec, sink: BackendSink): Promise<Pr
     const pid = child.pid;
     const { stdin } = child;
     // Both are pipes (stdio above), so never null.
-    const stdout = child.stdout!;
-    const stderr = child.stderr!;
-    let isPaused = false;
-    let lastDataAt = Date.now();
-    let isEnded = false;
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
-
-    const finish = () => {
-      if (isEnded || !exit) return;
-      isEnded = true;
-      if (graceTimer) clearTimeout(graceTimer);
-      sink.end(endInfoFrom(exit.code, exit.signal));
-    };
-    // A background grandchild may keep the pipes open forever; once the process itself exited and the
-    // pipes went quiet, stop waiting for them (the reference ends the stream on exit as well).
-    const checkGrace = () => {
-      graceTimer = undefined;
-      if (isEnded) return;
-      if (!isPaused && Date.now() - lastDataAt >= EXIT_PIPE_GRACE_MS) {
-        stdout.destroy();
-        stderr.destroy();
-        finish();
-        return;
-      }
-      graceTimer = setTimeout(checkGrace, EXIT_PIPE_GRACE_MS);
-    };
-    stdout.on("data", (chunk: Buffer) => {
-      lastDataAt = Date.now();
-      sink.data("stdout", chunk);
-    });
-    stderr.on("data", (chunk: Buffer) => {
-      lastDataAt = Date.now();
-      sink.data("stderr", chunk);
-    });
+    const output = new PipeOutput(child.stdout!, child.stderr!, sink);
     // EPIPE on stdin (the process closed it) must not crash envd; writes report it instead.
     stdin?.on("error", () => {});
-    child.on("exit", (code, signal) => {
-      exit = { code, signal };
-      graceTimer = setTimeout(checkGrace, EXIT_PIPE_GRACE_MS);
-    });
-    child.on("close", finish);
+    child.on("exit", (code, signal) => output.exited(endInfoFrom(code, signal)));
 
     resolve({
       pid,
@@ -87,17 +48,8 @@ export function spawnPipeBackend(spec: SpawnSpec, sink: BackendSink): Promise<Pr
       resize() {
         throw errors.failedPrecondition(`process ${pid} has no PTY`);
       },
-      pause() {
-        isPaused = true;
-        stdout.pause();
-        stderr.pause();
-      },
-      resume() {
-        isPaused = false;
-        lastDataAt = Date.now();
-        stdout.resume();
-        stderr.resume();
-      },
+      pause: () => output.pause(),
+      resume: () => output.resume(),
     });
   });
 }

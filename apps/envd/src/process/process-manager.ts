@@ -2,7 +2,7 @@ import { errors } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { EnvdState } from "../state.ts";
 import type { UserResolver } from "../users.ts";
-import { type BackendSink, type ProcessBackend, signalGroup } from "./backend.ts";
+import { type BackendSink, type ProcessBackend, type SpawnSpec, signalGroup } from "./backend.ts";
 import { spawnPipeBackend } from "./pipe-backend.ts";
 import { type ProcessDescription, ProcessHandle, type ProcessLimits } from "./process-handle.ts";
 import type { ProcessTable, Selector } from "./process-table.ts";
@@ -43,11 +43,14 @@ export interface ProcessManagerDeps {
   table: ProcessTable;
   log: Logger;
   limits?: ProcessLimits;
+  /** Starts pipe processes (see `createPipeStarter`). Default: child_process.spawn (`spawnPipeBackend`). */
+  startPipes?: (spec: SpawnSpec, sink: BackendSink) => Promise<ProcessBackend>;
 }
 
 /** Creates the process manager. */
 export function createProcessManager(deps: ProcessManagerDeps): ProcessManager {
   const { table, log } = deps;
+  const startPipes = deps.startPipes ?? spawnPipeBackend;
   return {
     table,
     async start(options) {
@@ -73,7 +76,7 @@ export function createProcessManager(deps: ProcessManagerDeps): ProcessManager {
       };
       let backend: ProcessBackend;
       try {
-        backend = options.pty ? await spawnPtyBackend(spec, options.pty, sink) : await spawnPipeBackend(spec, sink);
+        backend = options.pty ? await spawnPtyBackend(spec, options.pty, sink) : await startPipes(spec, sink);
       } catch (err) {
         subscription.close();
         throw err;

@@ -7,6 +7,12 @@ import { filesystem, process as processPb } from "@wrenn/protocol";
 import { createEnvd, type Envd, type EnvdOptions } from "../app.ts";
 import { createLogger } from "../logger.ts";
 
+/** Options of `EnvdHarness.start`: envd's own plus the spawner binary (default none: child_process). */
+export interface HarnessOptions extends EnvdOptions {
+  /** wrenn-spawner binary (see `compileTestSpawner`); undefined starts processes with child_process. */
+  spawner?: string;
+}
+
 /** Which HTTP version a test client speaks. */
 export type HttpVersion = "1.1" | "2";
 
@@ -21,11 +27,11 @@ export class EnvdHarness {
     readonly port: number,
   ) {}
 
-  static async start(options: EnvdOptions = {}): Promise<EnvdHarness> {
+  static async start(options: HarnessOptions = {}): Promise<EnvdHarness> {
     const root = await mkdtemp(join(tmpdir(), "envd-test-"));
     const log = createLogger(process.env.ENVD_TEST_LOG_LEVEL ?? "silent");
     const envd = createEnvd(
-      { port: 0, host: "127.0.0.1", isDev: true, root, cmd: undefined, logLevel: "silent" },
+      { port: 0, host: "127.0.0.1", isDev: true, root, cmd: undefined, logLevel: "silent", spawner: options.spawner },
       log,
       options,
     );
