@@ -17,15 +17,19 @@ interface Known {
   size: number;
 }
 
-/** How long a vanished name waits for its other half of a rename before it counts as removed, in ms. */
-const RENAME_PAIR_MS = 50;
+/**
+ * How long a vanished name waits for its other half of a rename before it counts as removed, in ms. Measured:
+ * 50 ms was too short inside a VM under TCG, where the second inotify event can arrive later (a `mv` was
+ * reported as REMOVE + CREATE in 2 of 4 runs). Pairing is by inode, so a longer wait cannot pair unrelated names.
+ */
+const RENAME_PAIR_MS = 250;
 /** Upper bound on entries remembered from the initial scan (keeps huge trees cheap to watch). */
 const SCAN_LIMIT = 20_000;
 
 /**
  * Watches a directory and reports CREATE / WRITE / REMOVE / RENAME / CHMOD like the reference (fsnotify).
  * node's fs.watch only says "rename" or "change", so the watcher remembers each entry's inode and mode:
- * a name that vanished and a name that appeared with the same inode within 50 ms (in either order) form a
+ * a name that vanished and a name that appeared with the same inode within 250 ms (in either order) form a
  * RENAME (old name) plus CREATE (new name); a "change" that altered only the mode is a CHMOD.
  */
 export class DirWatcher {
@@ -83,6 +87,11 @@ export class DirWatcher {
     } catch {}
   }
 
+  private isKnownInode(ino: number): boolean {
+    for (const k of this.known.values()) if (k.ino === ino) return true;
+    return false;
+  }
+
   private remember(name: string, st: Stats): void {
     this.known.set(name, { ino: st.ino, mode: st.mode, mtimeMs: st.mtimeMs, size: st.size });
   }
@@ -115,8 +124,12 @@ export class DirWatcher {
         return;
       }
       const timer = setTimeout(() => {
-        this.vanished.delete(prev.ino);
-        this.emit(name, pb.EventType.REMOVE);
+        // Events that arrived meanwhile are handled first: one of them may be this rename's other half.
+        this.chain = this.chain.then(() => {
+          if (this.vanished.get(prev.ino)?.timer !== timer) return;
+          this.vanished.delete(prev.ino);
+          this.emit(name, pb.EventType.REMOVE);
+        });
       }, RENAME_PAIR_MS);
       this.vanished.set(prev.ino, { name, timer });
       return;
@@ -127,7 +140,9 @@ export class DirWatcher {
         clearTimeout(moved.timer);
         this.vanished.delete(st.ino);
         this.emit(moved.name, pb.EventType.RENAME);
-      } else {
+      } else if (this.isKnownInode(st.ino)) {
+        // The new name came first and the old one is still listed: its removal, when it comes, is the rename's
+        // first half. (A brand-new file is not remembered here, so creating and quickly deleting one is a REMOVE.)
         const ino = st.ino;
         clearTimeout(this.appeared.get(ino));
         const timer = setTimeout(() => this.appeared.delete(ino), RENAME_PAIR_MS);

@@ -146,6 +146,11 @@ describe("filesystem service", () => {
     await rm(join(h.root, "w/b.txt"));
     await seen("REMOVE:b.txt");
     assert.ok(!events.includes("REMOVE:a.txt"), "a rename is not reported as a removal");
+    // A file created and removed at once (well within the rename pairing window) is a removal, not a rename.
+    await writeFile(join(h.root, "w/quick.txt"), "q");
+    await rm(join(h.root, "w/quick.txt"));
+    await seen("REMOVE:quick.txt");
+    assert.ok(!events.includes("RENAME:quick.txt"), "create + remove is not a rename");
     ac.abort();
     await pump;
     assert.equal(

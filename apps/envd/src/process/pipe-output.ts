@@ -79,13 +79,18 @@ export class PipeOutput {
 
   private checkGrace(): void {
     this.graceTimer = undefined;
-    if (this.isEnded || !this.exit) return;
-    if (!this.isPaused && Date.now() - this.lastDataAt >= EXIT_PIPE_GRACE_MS) {
-      this.stdout.destroy();
-      this.stderr.destroy();
-      this.end(this.exit);
-      return;
-    }
-    this.graceTimer = setTimeout(() => this.checkGrace(), EXIT_PIPE_GRACE_MS);
+    // Judged only after this loop turn's I/O: when the event loop was busy for over a second (30 starts at once
+    // under TCG), the late timer runs before the pipe reads already waiting, and output that was there all along
+    // looked "quiet" and was cut off (seen in tests/e2e/envd-in-vm.test.ts: an `echo` lost, exit code kept).
+    setImmediate(() => {
+      if (this.isEnded || !this.exit) return;
+      if (!this.isPaused && Date.now() - this.lastDataAt >= EXIT_PIPE_GRACE_MS) {
+        this.stdout.destroy();
+        this.stderr.destroy();
+        this.end(this.exit);
+        return;
+      }
+      this.graceTimer = setTimeout(() => this.checkGrace(), EXIT_PIPE_GRACE_MS);
+    });
   }
 }
