@@ -1,5 +1,4 @@
-import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
+import { accessSync, constants, type Stats, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { EnvdError, errors } from "../errors.ts";
 import type { EnvdState } from "../state.ts";
@@ -28,6 +27,9 @@ export function resolveUserPath(path: string, user: UserIdentity): string {
  * Turns a Start request into an exact spawn: env = defaults from /init + HOME/USER/LOGNAME/PATH + the
  * request's envs; cwd resolved against the home and required to be an existing directory; the command
  * looked up on PATH so a missing binary is a clear not_found instead of a process that dies at exec.
+ *
+ * The stat/access calls are synchronous on purpose: each is a few microseconds of local metadata, while an async
+ * call is a round trip through libuv's thread pool, which under TCG costs milliseconds (a Start did ~7 of them).
  */
 export async function resolveSpawnSpec(input: StartInput, user: UserIdentity, state: EnvdState): Promise<SpawnSpec> {
   if (!input.cmd) throw errors.invalidArgument("process.cmd is required");
@@ -40,46 +42,46 @@ export async function resolveSpawnSpec(input: StartInput, user: UserIdentity, st
     ...input.envs,
   };
   const cwd = resolveUserPath(input.cwd || state.defaultWorkdir || user.home, user);
-  let info: Awaited<ReturnType<typeof stat>>;
+  let info: Stats;
   try {
-    info = await stat(cwd);
+    info = statSync(cwd);
   } catch (err) {
     throw EnvdError.from(err, `working directory ${cwd}`);
   }
   if (!info.isDirectory()) throw errors.notADirectory(`working directory ${cwd}`);
-  const file = await lookPath(input.cmd, env.PATH ?? DEFAULT_PATH, cwd);
+  const file = lookPath(input.cmd, env.PATH ?? DEFAULT_PATH, cwd);
   return { file, args: input.args, env, cwd, uid: user.uid, gid: user.gid, stdin: input.stdin };
 }
 
-async function lookPath(cmd: string, pathVar: string, cwd: string): Promise<string> {
+function lookPath(cmd: string, pathVar: string, cwd: string): string {
   if (cmd.includes("/")) {
     const file = resolve(cwd, cmd);
-    await checkExecutable(file, cmd);
+    checkExecutable(file, cmd);
     return file;
   }
   for (const dir of pathVar.split(delimiter)) {
     if (!dir) continue;
     const file = join(resolve(cwd, dir), cmd);
     try {
-      const s = await stat(file);
+      const s = statSync(file);
       if (!s.isFile()) continue;
-      await access(file, constants.X_OK);
+      accessSync(file, constants.X_OK);
       return file;
     } catch {}
   }
   throw new EnvdError("not_found", `executable ${JSON.stringify(cmd)} not found in PATH`);
 }
 
-async function checkExecutable(file: string, cmd: string): Promise<void> {
-  let s: Awaited<ReturnType<typeof stat>>;
+function checkExecutable(file: string, cmd: string): void {
+  let s: Stats;
   try {
-    s = await stat(file);
+    s = statSync(file);
   } catch (err) {
     throw EnvdError.from(err, cmd);
   }
   if (s.isDirectory()) throw errors.isADirectory(cmd);
   try {
-    await access(file, constants.X_OK);
+    accessSync(file, constants.X_OK);
   } catch (err) {
     throw EnvdError.from(err, cmd);
   }

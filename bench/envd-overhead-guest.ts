@@ -1,0 +1,109 @@
+/**
+ * envd's overhead on a command measured inside a real capsule VM (issue 3: ≤ 10 ms under TCG), both sides in the
+ * guest: a python3 client in the guest sends envd `process.Start` of /bin/true over loopback (Connect protocol,
+ * JSON) and times request → end of stream, and times `posix_spawn` + `waitpid` of /bin/true on its own.
+ * Overhead = p50 of the first minus p50 of the second; GET /health shows the HTTP round trip alone. Runs the agent's capsule manager in-process (QEMU, TCG here).
+ * Usage: node --import tsx bench/envd-overhead-guest.ts [--runs 100]   (root; images built)
+ */
+import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createCapsuleManager } from "../apps/host-agent/src/capsules/capsule-manager.ts";
+import { execInGuest } from "../apps/host-agent/src/envd-client/exec.ts";
+import { createLogger } from "../apps/host-agent/src/log.ts";
+import { hostLayout } from "../apps/host-agent/src/storage/layout.ts";
+import { createTemplateStore } from "../apps/host-agent/src/templates/template-store.ts";
+import { hostTscKhz, qemuVersion } from "../apps/host-agent/src/vmm/qemu/host-facts.ts";
+import { createQemuVmm } from "../apps/host-agent/src/vmm/qemu/qemu-vmm.ts";
+import { printLatencies } from "./percentiles.ts";
+
+const { values } = parseArgs({ options: { runs: { type: "string" } } });
+const RUNS = Number(values.runs ?? 100);
+const imagesRoot = process.env.WRENN_IMAGES_ROOT ?? "/var/lib/wrenn";
+
+/** The in-guest client: prints one JSON line {direct, envd, health: [ms...]}. */
+const GUEST_SCRIPT = `
+import http.client, json, os, struct, sys, time
+runs, token = int(sys.argv[1]), sys.argv[2]
+body = json.dumps({"process": {"cmd": "/bin/true"}}).encode()
+frame = struct.pack(">BI", 0, len(body)) + body
+headers = {"Content-Type": "application/connect+json", "Connect-Protocol-Version": "1", "X-Access-Token": token}
+conn = http.client.HTTPConnection("127.0.0.1", 49983)
+def via_envd():
+    t = time.perf_counter()
+    conn.request("POST", "/process.Process/Start", body=frame, headers=headers)
+    data = conn.getresponse().read()
+    ms = (time.perf_counter() - t) * 1000
+    if b'"end"' not in data: raise SystemExit("no end event: %r" % data[:300])
+    return ms
+def direct():
+    t = time.perf_counter()
+    pid = os.posix_spawn("/bin/true", ["/bin/true"], os.environ)
+    os.waitpid(pid, 0)
+    return (time.perf_counter() - t) * 1000
+def health():
+    t = time.perf_counter()
+    conn.request("GET", "/health")
+    conn.getresponse().read()
+    return (time.perf_counter() - t) * 1000
+for _ in range(10): via_envd(); direct(); health()
+out = {"direct": [], "envd": [], "health": []}
+for _ in range(runs):
+    out["direct"].append(direct())
+    out["envd"].append(via_envd())
+    out["health"].append(health())
+print(json.dumps(out))
+`;
+
+const root = await mkdtemp(join(tmpdir(), "wrenn-bench-envd-guest-"));
+await symlink(join(imagesRoot, "kernels"), join(root, "kernels"));
+await symlink(join(imagesRoot, "images"), join(root, "images"));
+const log = createLogger(process.env.LOG_LEVEL ?? "warn");
+const layout = hostLayout(root);
+const version = await qemuVersion("qemu-system-x86_64");
+const vmm = createQemuVmm({ bin: "qemu-system-x86_64", accelerator: "tcg", tscKhz: await hostTscKhz(), version, log });
+const common = { vmm, layout, qemuImg: "qemu-img", extraKernelArgs: "", log };
+const manager = createCapsuleManager({
+  ...common,
+  restoreTimeoutMs: 60_000,
+  templates: createTemplateStore({ ...common, bootTimeoutMs: 180_000 }),
+  poolSize: 1,
+  defaultMemoryMb: 256,
+  hostMetadata: {},
+});
+try {
+  console.log(`envd overhead inside a capsule VM: ${version}, tcg, ${RUNS} runs, client and spawn timed in the guest`);
+  await manager.start();
+  const { capsuleId } = await manager.create({
+    capsuleId: "cl-bench-envd",
+    teamId: "team-bench",
+    template: "minimal",
+    vcpus: 1,
+    memoryMb: 256,
+    timeoutSec: 0,
+    diskSizeMb: 0,
+    defaultUser: "",
+    defaultEnv: {},
+  });
+  const { accessToken } = JSON.parse(await readFile(layout.sandbox(capsuleId).record, "utf8")) as {
+    accessToken: string;
+  };
+  const envd = manager.get(capsuleId).envd;
+  const r = await execInGuest(envd, "python3", {
+    args: ["-c", GUEST_SCRIPT, String(RUNS), accessToken],
+    timeoutMs: 600_000,
+  });
+  if (r.exitCode !== 0) throw new Error(`guest client failed: ${r.stderr.toString()}`);
+  const { direct, envd: viaEnvd, health } = JSON.parse(r.stdout.toString()) as Record<string, number[]>;
+  if (!direct || !viaEnvd || !health) throw new Error(`unexpected guest output: ${r.stdout.toString()}`);
+  printLatencies("posix_spawn + wait of /bin/true", direct, 40, 2);
+  printLatencies("envd Start of /bin/true → end event", viaEnvd, 40, 2);
+  printLatencies("envd GET /health (HTTP floor)", health, 40, 2);
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+  const p50 = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)] ?? 0;
+  console.log(`overhead p50: ${(p50(viaEnvd) - p50(direct)).toFixed(2)} ms (goal ≤ 10 ms under TCG)`);
+} finally {
+  await manager.shutdown({ destroyAll: true });
+  await rm(root, { recursive: true, force: true });
+}
