@@ -3,7 +3,7 @@
  * left to reap it), command lines for re-adoption, CPU and memory for stats.
  */
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on every Linux that matters). */
@@ -67,8 +67,24 @@ export async function killGroup(pid: number, timeoutMs: number): Promise<boolean
   }
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
+    if (hasExited(pid)) return true;
     await new Promise((r) => setTimeout(r, 20));
   }
-  return !isAlive(pid);
+  return hasExited(pid);
+}
+
+/**
+ * True when every thread of the process is gone, not only its main one: a killed QEMU's main thread turns zombie
+ * while its vCPU and I/O threads still tear down, and the open files (and the disk image's locks) belong to all of
+ * them. A pause that moved or read the disk at the first zombie sighting found it still locked.
+ */
+export function hasExited(pid: number): boolean {
+  const state = processState(pid);
+  if (state === undefined) return true;
+  if (state !== "Z" && state !== "X") return false;
+  try {
+    return readdirSync(`/proc/${pid}/task`).length <= 1;
+  } catch {
+    return true;
+  }
 }
