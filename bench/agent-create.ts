@@ -7,44 +7,24 @@
  *   - host PSS and idle CPU per idle capsule.
  * Usage: node --import tsx bench/agent-create.ts [--creates 20] [--idle 10]   (WRENN_IMAGES_ROOT, default /var/lib/wrenn)
  */
-import { mkdtemp, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { createCapsuleManager } from "../apps/host-agent/src/capsules/capsule-manager.ts";
 import { execInGuest } from "../apps/host-agent/src/envd-client/exec.ts";
-import { createLogger } from "../apps/host-agent/src/log.ts";
-import { hostLayout } from "../apps/host-agent/src/storage/layout.ts";
-import { createTemplateStore } from "../apps/host-agent/src/templates/template-store.ts";
-import { hostTscKhz, qemuVersion } from "../apps/host-agent/src/vmm/qemu/host-facts.ts";
 import { readCpuMs, readMemory } from "../apps/host-agent/src/vmm/qemu/proc.ts";
-import { createQemuVmm } from "../apps/host-agent/src/vmm/qemu/qemu-vmm.ts";
+import { startBenchAgent } from "./bench-agent.ts";
 import { printLatencies } from "./percentiles.ts";
 
 const { values } = parseArgs({ options: { creates: { type: "string" }, idle: { type: "string" } } });
 const CREATES = Number(values.creates ?? 20);
 const IDLE = Number(values.idle ?? 10);
-const imagesRoot = process.env.WRENN_IMAGES_ROOT ?? "/var/lib/wrenn";
 
 const line = (label: string, xs: number[]) => printLatencies(label, xs, 44, 0);
 
-const root = await mkdtemp(join(tmpdir(), "wrenn-bench-"));
-await symlink(join(imagesRoot, "kernels"), join(root, "kernels"));
-await symlink(join(imagesRoot, "images"), join(root, "images"));
-const log = createLogger(process.env.LOG_LEVEL ?? "warn");
-const layout = hostLayout(root);
-const version = await qemuVersion("qemu-system-x86_64");
-const vmm = createQemuVmm({ bin: "qemu-system-x86_64", accelerator: "tcg", tscKhz: await hostTscKhz(), version, log });
-const common = { vmm, layout, qemuImg: "qemu-img", extraKernelArgs: "", log };
-const templates = createTemplateStore({ ...common, bootTimeoutMs: 180_000 });
-const manager = createCapsuleManager({
-  ...common,
-  restoreTimeoutMs: 30_000,
-  templates,
+const { root, version, templates, manager } = await startBenchAgent("wrenn-bench-", {
   poolSize: 2,
-  defaultMemoryMb: 256,
-  hostMetadata: {},
+  restoreTimeoutMs: 30_000,
 });
+
 let n = 0;
 const create = () =>
   manager.create({

@@ -6,19 +6,13 @@
  * Usage: node --import tsx bench/agent-density.ts [--density 100] [--deadline-sec 900] [--floor-mib 4096] [--window-sec 20]
  * (WRENN_IMAGES_ROOT, default /var/lib/wrenn)
  */
-import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile, rm } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import type { Capsule } from "../apps/host-agent/src/capsules/capsule.ts";
-import { createCapsuleManager } from "../apps/host-agent/src/capsules/capsule-manager.ts";
 import { execInGuest } from "../apps/host-agent/src/envd-client/exec.ts";
-import { createLogger } from "../apps/host-agent/src/log.ts";
-import { hostLayout } from "../apps/host-agent/src/storage/layout.ts";
-import { createTemplateStore } from "../apps/host-agent/src/templates/template-store.ts";
-import { hostTscKhz, qemuVersion } from "../apps/host-agent/src/vmm/qemu/host-facts.ts";
 import { readCpuMs, readMemory } from "../apps/host-agent/src/vmm/qemu/proc.ts";
-import { createQemuVmm } from "../apps/host-agent/src/vmm/qemu/qemu-vmm.ts";
+
+import { startBenchAgent } from "./bench-agent.ts";
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +26,6 @@ const TARGET = Number(values.density ?? 100);
 const DEADLINE_MS = Number(values["deadline-sec"] ?? 900) * 1000;
 const FLOOR_MIB = Number(values["floor-mib"] ?? 4096);
 const WINDOW_MS = Number(values["window-sec"] ?? 20) * 1000;
-const imagesRoot = process.env.WRENN_IMAGES_ROOT ?? "/var/lib/wrenn";
 
 async function memAvailableMiB(): Promise<number> {
   const text = await readFile("/proc/meminfo", "utf8");
@@ -41,22 +34,9 @@ async function memAvailableMiB(): Promise<number> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
-const root = await mkdtemp(join(tmpdir(), "wrenn-density-"));
-await symlink(join(imagesRoot, "kernels"), join(root, "kernels"));
-await symlink(join(imagesRoot, "images"), join(root, "images"));
-const log = createLogger(process.env.LOG_LEVEL ?? "warn");
-const layout = hostLayout(root);
-const version = await qemuVersion("qemu-system-x86_64");
-const vmm = createQemuVmm({ bin: "qemu-system-x86_64", accelerator: "tcg", tscKhz: await hostTscKhz(), version, log });
-const common = { vmm, layout, qemuImg: "qemu-img", extraKernelArgs: "", log };
-const templates = createTemplateStore({ ...common, bootTimeoutMs: 180_000 });
-const manager = createCapsuleManager({
-  ...common,
-  restoreTimeoutMs: 60_000,
-  templates,
+const { root, version, manager } = await startBenchAgent("wrenn-density-", {
   poolSize: 2,
-  defaultMemoryMb: 256,
-  hostMetadata: {},
+  restoreTimeoutMs: 60_000,
 });
 
 const capsules: Capsule[] = [];

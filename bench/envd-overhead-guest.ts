@@ -5,22 +5,14 @@
  * Overhead = p50 of the first minus p50 of the second; GET /health shows the HTTP round trip alone. Runs the agent's capsule manager in-process (QEMU, TCG here).
  * Usage: node --import tsx bench/envd-overhead-guest.ts [--runs 100]   (root; images built)
  */
-import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile, rm } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { createCapsuleManager } from "../apps/host-agent/src/capsules/capsule-manager.ts";
 import { execInGuest } from "../apps/host-agent/src/envd-client/exec.ts";
-import { createLogger } from "../apps/host-agent/src/log.ts";
-import { hostLayout } from "../apps/host-agent/src/storage/layout.ts";
-import { createTemplateStore } from "../apps/host-agent/src/templates/template-store.ts";
-import { hostTscKhz, qemuVersion } from "../apps/host-agent/src/vmm/qemu/host-facts.ts";
-import { createQemuVmm } from "../apps/host-agent/src/vmm/qemu/qemu-vmm.ts";
+import { startBenchAgent } from "./bench-agent.ts";
 import { printLatencies } from "./percentiles.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string" } } });
 const RUNS = Number(values.runs ?? 100);
-const imagesRoot = process.env.WRENN_IMAGES_ROOT ?? "/var/lib/wrenn";
 
 /** The in-guest client: prints one JSON line {direct, envd, health: [ms...]}. */
 const GUEST_SCRIPT = `
@@ -56,22 +48,11 @@ for _ in range(runs):
 print(json.dumps(out))
 `;
 
-const root = await mkdtemp(join(tmpdir(), "wrenn-bench-envd-guest-"));
-await symlink(join(imagesRoot, "kernels"), join(root, "kernels"));
-await symlink(join(imagesRoot, "images"), join(root, "images"));
-const log = createLogger(process.env.LOG_LEVEL ?? "warn");
-const layout = hostLayout(root);
-const version = await qemuVersion("qemu-system-x86_64");
-const vmm = createQemuVmm({ bin: "qemu-system-x86_64", accelerator: "tcg", tscKhz: await hostTscKhz(), version, log });
-const common = { vmm, layout, qemuImg: "qemu-img", extraKernelArgs: "", log };
-const manager = createCapsuleManager({
-  ...common,
-  restoreTimeoutMs: 60_000,
-  templates: createTemplateStore({ ...common, bootTimeoutMs: 180_000 }),
+const { root, layout, version, manager } = await startBenchAgent("wrenn-bench-envd-guest-", {
   poolSize: 1,
-  defaultMemoryMb: 256,
-  hostMetadata: {},
+  restoreTimeoutMs: 60_000,
 });
+
 try {
   console.log(`envd overhead inside a capsule VM: ${version}, tcg, ${RUNS} runs, client and spawn timed in the guest`);
   await manager.start();

@@ -7,43 +7,24 @@
  *   - create from the snapshot template vs from the base template (pool ready, and without pool).
  * Usage: node --import tsx bench/persist-pause-resume.ts [--runs 5]   (WRENN_IMAGES_ROOT, default /var/lib/wrenn)
  */
-import { mkdtemp, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { createCapsuleManager } from "../apps/host-agent/src/capsules/capsule-manager.ts";
 import type { PauseTimings } from "../apps/host-agent/src/capsules/pause.ts";
 import type { ResumeTimings } from "../apps/host-agent/src/capsules/resume.ts";
 import { execInGuest } from "../apps/host-agent/src/envd-client/exec.ts";
-import { createLogger } from "../apps/host-agent/src/log.ts";
-import { hostLayout } from "../apps/host-agent/src/storage/layout.ts";
-import { createTemplateStore } from "../apps/host-agent/src/templates/template-store.ts";
-import { hostTscKhz, qemuVersion } from "../apps/host-agent/src/vmm/qemu/host-facts.ts";
-import { createQemuVmm } from "../apps/host-agent/src/vmm/qemu/qemu-vmm.ts";
+import { startBenchAgent } from "./bench-agent.ts";
 import { printLatencies } from "./percentiles.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string" } } });
 const RUNS = Number(values.runs ?? 5);
-const imagesRoot = process.env.WRENN_IMAGES_ROOT ?? "/var/lib/wrenn";
 
 const line = (label: string, xs: number[]) => printLatencies(label, xs, 52, 0);
 
-const root = await mkdtemp(join(tmpdir(), "wrenn-bench-persist-"));
-await symlink(join(imagesRoot, "kernels"), join(root, "kernels"));
-await symlink(join(imagesRoot, "images"), join(root, "images"));
-const log = createLogger(process.env.LOG_LEVEL ?? "warn");
-const layout = hostLayout(root);
-const version = await qemuVersion("qemu-system-x86_64");
-const vmm = createQemuVmm({ bin: "qemu-system-x86_64", accelerator: "tcg", tscKhz: await hostTscKhz(), version, log });
-const common = { vmm, layout, qemuImg: "qemu-img", extraKernelArgs: "", log };
-const manager = createCapsuleManager({
-  ...common,
-  restoreTimeoutMs: 60_000,
-  templates: createTemplateStore({ ...common, bootTimeoutMs: 180_000 }),
+const { root, version, manager } = await startBenchAgent("wrenn-bench-persist-", {
   poolSize: 1,
-  defaultMemoryMb: 256,
-  hostMetadata: {},
+  restoreTimeoutMs: 60_000,
 });
+
 let n = 0;
 const create = (template: string) =>
   manager.create({
