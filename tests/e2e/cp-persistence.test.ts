@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { skipReason, startTestStack, type TestStack } from "../../apps/cli/src/testing/e2e-stack.ts";
+import { skipReason, stackApi, startTestStack, type TestStack } from "../../apps/cli/src/testing/e2e-stack.ts";
 
 const skip = skipReason();
 let stack: TestStack;
@@ -23,17 +23,7 @@ after(async () => {
 });
 
 /** One REST call with the stack's API key; returns status and decoded body. */
-// biome-ignore lint/suspicious/noExplicitAny: test convenience (JSON bodies of many shapes).
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${stack.baseUrl}${path}`, {
-    method,
-    headers: { "x-api-key": stack.apiKey, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(600_000),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const api = stackApi(() => stack, 600_000);
 
 /** Runs a shell command in the foreground and returns its stdout (asserting exit 0). */
 async function sh(id: string, cmd: string): Promise<string> {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
-import { skipReason, startTestStack, type TestStack } from "../../apps/cli/src/testing/e2e-stack.ts";
+import { skipReason, stackApi, startTestStack, type TestStack } from "../../apps/cli/src/testing/e2e-stack.ts";
 
 const skip = skipReason();
 let stack: TestStack;
@@ -22,18 +22,8 @@ after(async () => {
   await stack?.teardown();
 });
 
-/** One REST call with the stack's API key. */
-// biome-ignore lint/suspicious/noExplicitAny: test convenience (JSON bodies of many shapes).
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${stack.baseUrl}${path}`, {
-    method,
-    headers: { "x-api-key": stack.apiKey, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(300_000),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+/** One REST call with the stack's API key; returns status and decoded body. */
+const api = stackApi(() => stack, 300_000);
 
 /** Starts `script` in the capsule in the background (POST /exec with background: true). */
 async function background(id: string, script: string): Promise<void> {

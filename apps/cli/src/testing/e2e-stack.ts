@@ -85,3 +85,22 @@ export function killLeftoverVms(filesRootDir: string): number {
   }
   return killed;
 }
+
+/** What `stackApi` calls answer: the status and the decoded JSON body (undefined when empty). */
+// biome-ignore lint/suspicious/noExplicitAny: test convenience (JSON bodies of many shapes).
+export type ApiAnswer = { status: number; json: any };
+
+/** A REST caller for `stack()` with its API key (a getter: test files start the stack in `before`). */
+export function stackApi(stack: () => TestStack, timeoutMs = 600_000) {
+  return async (method: string, path: string, body?: unknown): Promise<ApiAnswer> => {
+    const s = stack();
+    const res = await fetch(`${s.baseUrl}${path}`, {
+      method,
+      headers: { "x-api-key": s.apiKey, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : undefined };
+  };
+}
