@@ -11,9 +11,9 @@ import { AgentError, errors } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { HostLayout } from "../storage/layout.ts";
 import { createOverlay } from "../storage/overlay.ts";
-import { freeLoopbackPort } from "../storage/ports.ts";
 import { guestKernelArgs, vmFiles } from "../vmm/qemu/cmdline.ts";
 import { ConsoleTail, tailFile } from "../vmm/qemu/console-log.ts";
+import { bootOnFreePort } from "../vmm/restore-on-free-port.ts";
 import type { Vm, Vmm, VmSpec } from "../vmm/vmm.ts";
 import { type TemplateShape, templateKey } from "./template-key.ts";
 
@@ -81,18 +81,17 @@ export async function buildTemplate(
     // file, so templates and paused capsules made from the old one keep reading the bytes they were made from.
     await createOverlay(deps.qemuImg, await realpath(image.rootfs), "raw", paths.disk);
     const base = templateVmSpec(deps, shape);
-    const spec: VmSpec = {
+    const spec: Omit<VmSpec, "hostPort"> = {
       ...base,
       name: `template-${key}`,
       dir: paths.dir,
       diskPath: paths.disk,
       memoryShared: true,
-      hostPort: await freeLoopbackPort(),
     };
     log.info("cold-booting template");
     tail = new ConsoleTail(vmFiles(paths.dir).console, log);
-    vm = await deps.vmm.boot(spec, { timeoutMs: 30_000 });
-    envd = new EnvdClient(spec.hostPort);
+    vm = await bootOnFreePort(deps.vmm, spec, { timeoutMs: 30_000 });
+    envd = new EnvdClient(vm.spec.hostPort);
     const current = vm;
     const health = await envd
       .waitReady(deps.bootTimeoutMs, () => current.isAlive())
