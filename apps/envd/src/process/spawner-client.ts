@@ -1,7 +1,8 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { closeSync, constants as fsConstants, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { EnvdError } from "../errors.ts";
+import { startLineHelper } from "../line-helper.ts";
 import type { Logger } from "../logger.ts";
 import { type SpawnSpec, signalGroup } from "./backend.ts";
 import { encodeRelease, encodeSpawn, parseSpawnerLine, type SpawnerLine } from "./spawner-protocol.ts";
@@ -47,34 +48,27 @@ export class SpawnerClient {
   private readonly pending = new Map<number, Pending>();
   private readonly running = new Map<number, (exit: SpawnerExit) => void>();
   private nextId = 1;
-  private stdoutTail = "";
   private deadReason: string | undefined;
   private readonly timeoutMs: number;
   private readonly log: Logger;
 
-  private constructor(
-    private readonly child: ChildProcessWithoutNullStreams,
-    options: SpawnerClientOptions,
-  ) {
+  private readonly child: ChildProcessWithoutNullStreams;
+
+  private constructor(options: SpawnerClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.log = options.log;
-    // It lives as long as envd and must never be what keeps envd's event loop (or a test) running.
-    child.unref();
-    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref(): void }).unref();
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => this.onStdout(chunk));
-    child.stderr
-      .setEncoding("utf8")
-      .on("data", (chunk: string) => this.log.warn({ stderr: chunk.trimEnd() }, "spawner stderr"));
-    child.stdin.on("error", () => {}); // EPIPE once it died: "close" below reports that
-    child.on("error", (err) => this.die(`spawner failed: ${err.message}`));
-    // "close", not "exit": answers written just before dying are still read.
-    child.on("close", (code, signal) => this.die(`spawner exited (code ${code}, signal ${signal})`));
+    this.child = startLineHelper({
+      path: options.path,
+      name: "spawner",
+      log: options.log,
+      onLine: (text) => this.onText(text),
+      onGone: (reason) => this.die(reason),
+    });
   }
 
   /** Starts the spawner. A binary that cannot start shows up as a dead client, not as a throw. */
   static start(options: SpawnerClientOptions): SpawnerClient {
-    const child = spawn(options.path, [], { stdio: ["pipe", "pipe", "pipe"] });
-    return new SpawnerClient(child, options);
+    return new SpawnerClient(options);
   }
 
   /** False once the spawner exited, failed to start, missed a deadline or was closed. */
@@ -113,17 +107,14 @@ export class SpawnerClient {
     this.die("spawner closed", true);
   }
 
-  private onStdout(chunk: string): void {
-    const lines = (this.stdoutTail + chunk).split("\n");
-    this.stdoutTail = lines.pop() ?? "";
-    for (const text of lines) {
-      const line = parseSpawnerLine(text);
-      if (!line) {
-        this.die(`spawner broke the protocol: ${JSON.stringify(text.slice(0, 200))}`);
-        return;
-      }
-      this.onLine(line);
+  private onText(text: string): void {
+    if (this.deadReason !== undefined) return;
+    const line = parseSpawnerLine(text);
+    if (!line) {
+      this.die(`spawner broke the protocol: ${JSON.stringify(text.slice(0, 200))}`);
+      return;
     }
+    this.onLine(line);
   }
 
   private onLine(line: SpawnerLine): void {

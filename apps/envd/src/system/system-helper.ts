@@ -1,5 +1,6 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { EnvdError } from "../errors.ts";
+import { startLineHelper } from "../line-helper.ts";
 import type { Logger } from "../logger.ts";
 
 /** Most seed bytes one `seed` command carries (the helper's limit, as in its one-shot mode). */
@@ -33,34 +34,27 @@ export class SystemHelper {
   private readonly queue: Pending[] = [];
   private readonly timeoutMs: number;
   private timer: NodeJS.Timeout | undefined;
-  private stdoutTail = "";
   private deadReason: string | undefined;
   private readonly log: Logger;
 
-  private constructor(
-    private readonly child: ChildProcessWithoutNullStreams,
-    options: SystemHelperOptions,
-  ) {
+  private readonly child: ChildProcessWithoutNullStreams;
+
+  private constructor(options: SystemHelperOptions) {
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.log = options.log;
-    // The helper lives as long as envd; it must never be what keeps envd's event loop (or a test) running.
-    child.unref();
-    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref(): void }).unref();
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => this.onStdout(chunk));
-    child.stderr
-      .setEncoding("utf8")
-      .on("data", (chunk: string) => this.log.warn({ stderr: chunk.trimEnd() }, "system helper stderr"));
-    // EPIPE after the helper died: the "close" handler below reports it.
-    child.stdin.on("error", () => {});
-    child.on("error", (err) => this.die(`system helper failed: ${err.message}`));
-    // "close", not "exit": it comes after stdout is drained, so an answer written just before dying still counts.
-    child.on("close", (code, signal) => this.die(`system helper exited (code ${code}, signal ${signal})`));
+    this.child = startLineHelper({
+      path: options.path,
+      args: options.args ?? ["--serve"],
+      name: "system helper",
+      log: options.log,
+      onLine: (answer) => this.onAnswer(answer),
+      onGone: (reason) => this.die(reason),
+    });
   }
 
   /** Spawns the helper. A binary that cannot start shows up as a dead helper, not as a throw. */
   static start(options: SystemHelperOptions): SystemHelper {
-    const child = spawn(options.path, [...(options.args ?? ["--serve"])], { stdio: ["pipe", "pipe", "pipe"] });
-    return new SystemHelper(child, options);
+    return new SystemHelper(options);
   }
 
   /** False once the helper exited, failed to start, timed out or was closed. */
@@ -119,22 +113,19 @@ export class SystemHelper {
     }, this.timeoutMs);
   }
 
-  private onStdout(chunk: string): void {
-    const lines = (this.stdoutTail + chunk).split("\n");
-    this.stdoutTail = lines.pop() ?? "";
-    for (const answer of lines) {
-      // Anything but one answer to the command in flight means the two sides no longer agree: stop.
-      const isAnswer = answer === "ok" || answer.startsWith("error ");
-      if (this.queue.length === 0 || !isAnswer) {
-        this.die(`system helper broke the protocol: ${JSON.stringify(answer.slice(0, 200))}`);
-        return;
-      }
-      const head = this.queue.shift() as Pending;
-      clearTimeout(this.timer);
-      if (answer === "ok") head.resolve();
-      else head.reject(new EnvdError("internal_error", `system helper: ${answer.slice(6)}`));
-      this.sendHead();
+  private onAnswer(answer: string): void {
+    if (this.deadReason !== undefined) return;
+    // Anything but one answer to the command in flight means the two sides no longer agree: stop.
+    const isAnswer = answer === "ok" || answer.startsWith("error ");
+    if (this.queue.length === 0 || !isAnswer) {
+      this.die(`system helper broke the protocol: ${JSON.stringify(answer.slice(0, 200))}`);
+      return;
     }
+    const head = this.queue.shift() as Pending;
+    clearTimeout(this.timer);
+    if (answer === "ok") head.resolve();
+    else head.reject(new EnvdError("internal_error", `system helper: ${answer.slice(6)}`));
+    this.sendHead();
   }
 
   private die(reason: string, isExpected = false): void {
