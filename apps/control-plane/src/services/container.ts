@@ -54,7 +54,13 @@ export function createServices(deps: ServiceDeps) {
     ...createCapsuleService({ db, agents: deps.agents, scheduler: deps.scheduler, audit, log, capsuleCache }),
     ...createCapsuleLifecycle({ db, agents: deps.agents, audit, log }),
   };
-  const snapshots = createSnapshotService({ db, agents: deps.agents, audit, log });
+  const snapshots = createSnapshotService({
+    db,
+    agents: deps.agents,
+    audit,
+    log,
+    destroyCapsule: (actor, teamId, id) => capsules.destroy(actor, teamId, id),
+  });
   const stopTeamCapsules = (teamId: string) => capsules.stopTeam(teamId, "owner_disabled");
   /** A team is being deleted: its capsules stop, its templates and capacity history go. */
   const teamDeleted = async (teamId: string) => {

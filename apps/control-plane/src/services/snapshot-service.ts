@@ -5,11 +5,11 @@ import type { Logger } from "pino";
 import type { AgentClient, AgentPool } from "../agents/agent-pool.ts";
 import { agentErrorToWrenn } from "../agents/connect-errors.ts";
 import type { AuthContext } from "../auth/auth-context.ts";
-import type { Database, TemplateType } from "../db/schema.ts";
+import type { Database, Template, TemplateType } from "../db/schema.ts";
 import { errors, WrennError } from "../errors.ts";
-import { newId, randomHex } from "../ids.ts";
+import { newId, PLATFORM_TEAM_ID, randomHex } from "../ids.ts";
 import type { AuditLog } from "./audit-log.ts";
-import { capsuleOfTeam, targetOf } from "./capsule-store.ts";
+import { type CapsuleWithHost, capsuleOfTeam, targetOf } from "./capsule-store.ts";
 import { acquireLease, agentState, fromInfo, releaseLease, transition } from "./capsule-transitions.ts";
 import {
   isPlatformName,
@@ -33,9 +33,27 @@ export interface SnapshotServiceDeps {
   agents: AgentPool;
   audit: AuditLog;
   log: Logger;
+  /** Destroys a capsule (the capsule service's `destroy`): platform snapshots end with their source capsule gone. */
+  destroyCapsule: (actor: AuthContext | "system", teamId: string, id: string) => Promise<void>;
 }
 
-/** Templates made from capsules: `POST /v1/snapshots`, list, delete (reference §1.2, §5). */
+/** Optional parts of `snapshotAsPlatformTemplate`. */
+export interface PlatformSnapshotOptions {
+  /** Who asked, for the audit log (default: system, as for a template build). */
+  actor?: AuthContext | "system";
+  /** The template's `default_user`, passed to the agent on create and resume (default root). */
+  defaultUser?: string;
+  /** The template's `default_env` (default none). */
+  defaultEnv?: Record<string, string>;
+}
+
+/** Template defaults stored with a snapshot (see `PlatformSnapshotOptions`). */
+type TemplateDefaults = Pick<PlatformSnapshotOptions, "defaultUser" | "defaultEnv">;
+
+/** Template names (reference `validate.SafeName`). */
+const SAFE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
+
+/** Templates made from capsules: `POST /v1/snapshots`, list, delete, and platform snapshots (reference §1.2, §5). */
 export function createSnapshotService(deps: SnapshotServiceDeps) {
   const { db, agents, audit, log } = deps;
 
@@ -85,6 +103,96 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
+  /**
+   * Snapshots capsule `c` into `teamId`'s template `name` on its agent, under the capsule's lifecycle lease, and records
+   * the source capsule's state afterwards. Agent errors come back as WrennErrors.
+   */
+  async function snapshotOnAgent(
+    c: CapsuleWithHost,
+    teamId: string,
+    name: string,
+    overwrite: boolean,
+    clog: Logger,
+  ): Promise<hostagent.CreateSnapshotResponse> {
+    if (c.status !== "running" && c.status !== "paused") throw errors.invalidState(c.id, c.status, "snapshot");
+    const client = agents.client(targetOf(c));
+    // Pre-mark paused (reference §5) so the host monitor does not race the snapshot's pause; the lease keeps a
+    // pause or resume from starting meanwhile.
+    const wasRunning = c.status === "running";
+    const lease = await acquireLease(
+      db,
+      c.id,
+      [c.status],
+      "snapshot",
+      wasRunning ? { status: "paused", reason: "user" } : undefined,
+    );
+    try {
+      const res = await client.createSnapshot(
+        { capsuleId: c.id, teamId, name, overwrite },
+        { timeoutMs: SNAPSHOT_RPC_MS },
+      );
+      await settleSource(client, c.id, res.capsule);
+      return res;
+    } catch (err) {
+      clog.warn({ err }, "snapshot failed");
+      if (wasRunning) await settleSource(client, c.id, undefined);
+      if (err instanceof ConnectError && err.code === Code.AlreadyExists) throw errors.templateNameTaken(name);
+      throw agentErrorToWrenn(err);
+    } finally {
+      await releaseLease(db, c.id, lease).catch((err) => clog.error({ err }, "lease not released"));
+    }
+  }
+
+  /**
+   * Writes the template row for a snapshot just made on `c`'s host (replacing the old row when `overwrite`), and drops
+   * copies no longer reachable by name. Returns undefined when another request took the name meanwhile.
+   */
+  async function storeTemplate(
+    c: CapsuleWithHost,
+    teamId: string,
+    name: string,
+    res: hostagent.CreateSnapshotResponse,
+    previous: Template | undefined,
+    overwrite: boolean,
+    clog: Logger,
+    defaults: TemplateDefaults = {},
+  ): Promise<Template | undefined> {
+    const values = {
+      type: "snapshot" as const,
+      host_id: c.host_id,
+      source_capsule_id: c.id,
+      vcpus: res.vcpus || c.vcpus,
+      memory_mb: res.memoryMb || c.memory_mb,
+      size_bytes: Number(res.sizeBytes),
+      metadata: JSON.stringify(c.metadata ?? {}),
+      default_user: defaults.defaultUser ?? "root",
+      default_env: JSON.stringify(defaults.defaultEnv ?? {}),
+      created_at: new Date(),
+    };
+    const row = await db
+      .insertInto("templates")
+      .values({ id: newId("tpl"), name, team_id: teamId, ...values })
+      .onConflict((oc) => (overwrite ? oc.columns(["team_id", "name"]).doUpdateSet(values) : oc.doNothing()))
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) {
+      // Another request took the name while this snapshot ran: drop this copy unless theirs is on the same host.
+      const winner = await teamTemplate(db, teamId, name);
+      if (c.host_id && winner?.host_id !== c.host_id) {
+        await deleteFiles(teamId, name, null, c.host_id).catch(() => {});
+      }
+      return undefined;
+    }
+    if (previous?.host_id && previous.host_id !== c.host_id) {
+      // Overwritten from another host: the old host's copy is no longer reachable by name.
+      await deleteFiles(teamId, name, null, previous.host_id).catch((err) =>
+        clog.warn({ err }, "old template copy not deleted"),
+      );
+    }
+    clog.info({ sizeBytes: values.size_bytes, overwrite }, "template created");
+    return row;
+  }
+
   const service = {
     async create(ctx: AuthContext, input: { sandbox_id: string; name?: string }, overwrite: boolean) {
       const name = input.name ?? `template-${randomHex(4)}`;
@@ -92,71 +200,52 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
       const existing = await teamTemplate(db, ctx.teamId, name);
       if (existing && !overwrite) throw errors.templateNameTaken(name);
       const c = await capsuleOfTeam(db, ctx.teamId, input.sandbox_id);
-      if (c.status !== "running" && c.status !== "paused") throw errors.invalidState(c.id, c.status, "snapshot");
-      const client = agents.client(targetOf(c));
       const clog = log.child({ capsuleId: c.id, hostId: c.host_id, template: name });
-      // Pre-mark paused (reference §5) so the host monitor does not race the snapshot's pause; the lease keeps a
-      // pause or resume from starting meanwhile.
-      const wasRunning = c.status === "running";
-      const lease = await acquireLease(
-        db,
-        c.id,
-        [c.status],
-        "snapshot",
-        wasRunning ? { status: "paused", reason: "user" } : undefined,
-      );
-      let res: hostagent.CreateSnapshotResponse;
-      try {
-        res = await client.createSnapshot(
-          { capsuleId: c.id, teamId: ctx.teamId, name, overwrite },
-          { timeoutMs: SNAPSHOT_RPC_MS },
-        );
-        await settleSource(client, c.id, res.capsule);
-      } catch (err) {
-        clog.warn({ err }, "snapshot failed");
-        if (wasRunning) await settleSource(client, c.id, undefined);
-        if (err instanceof ConnectError && err.code === Code.AlreadyExists) throw errors.templateNameTaken(name);
-        throw agentErrorToWrenn(err);
-      } finally {
-        await releaseLease(db, c.id, lease).catch((err) => clog.error({ err }, "lease not released"));
-      }
-      const values = {
-        type: "snapshot" as const,
-        host_id: c.host_id,
-        source_capsule_id: c.id,
-        vcpus: res.vcpus || c.vcpus,
-        memory_mb: res.memoryMb || c.memory_mb,
-        size_bytes: Number(res.sizeBytes),
-        metadata: JSON.stringify(c.metadata ?? {}),
-        created_at: new Date(),
-      };
-      const row = await db
-        .insertInto("templates")
-        .values({ id: newId("tpl"), name, team_id: ctx.teamId, default_env: "{}", ...values })
-        .onConflict((oc) => (overwrite ? oc.columns(["team_id", "name"]).doUpdateSet(values) : oc.doNothing()))
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) {
-        // Another request took the name while this snapshot ran: drop this copy unless theirs is on the same host.
-        const winner = await teamTemplate(db, ctx.teamId, name);
-        if (c.host_id && winner?.host_id !== c.host_id) {
-          await deleteFiles(ctx.teamId, name, null, c.host_id).catch(() => {});
-        }
-        throw errors.templateNameTaken(name);
-      }
-      if (existing?.host_id && existing.host_id !== c.host_id) {
-        // Overwritten from another host: the old host's copy is no longer reachable by name.
-        await deleteFiles(ctx.teamId, name, null, existing.host_id).catch((err) =>
-          clog.warn({ err }, "old template copy not deleted"),
-        );
-      }
-      clog.info({ sizeBytes: values.size_bytes, overwrite }, "template created");
+      const res = await snapshotOnAgent(c, ctx.teamId, name, overwrite, clog);
+      const row = await storeTemplate(c, ctx.teamId, name, res, existing, overwrite, clog);
+      if (!row) throw errors.templateNameTaken(name);
       await audit.record(ctx, {
         resource_type: "template",
         resource_id: name,
         action: "create",
         metadata: { sandbox_id: c.id, overwrite },
       });
+      return templateView(row);
+    },
+
+    /**
+     * Snapshots a platform-team capsule into the platform template `name`, which every team can start capsules from,
+     * then destroys the capsule (reference §1.2 `POST /v1/admin/capsules/{id}/snapshot`; also the last step of a
+     * template build). An existing platform template of that name is overwritten. The capsule must be the platform
+     * team's (404 otherwise) and running or paused (409 `invalid_state`); the seeded base images cannot be replaced
+     * (409 `name_reserved`). `defaults` become the template's `default_user` / `default_env` (default root, none).
+     * The capsule stays (paused) when the snapshot fails; a failed destroy afterwards is logged, not thrown.
+     */
+    async snapshotAsPlatformTemplate(
+      capsuleId: string,
+      name: string,
+      opts: PlatformSnapshotOptions = {},
+    ): Promise<TemplateView> {
+      if (!SAFE_NAME.test(name)) throw errors.invalidRequest(`invalid template name "${name}"`);
+      if (PLATFORM_TEMPLATES.includes(name)) throw errors.nameReserved(name);
+      const actor = opts.actor ?? "system";
+      const c = await capsuleOfTeam(db, PLATFORM_TEAM_ID, capsuleId);
+      const existing = await teamTemplate(db, PLATFORM_TEAM_ID, name);
+      const clog = log.child({ capsuleId: c.id, hostId: c.host_id, template: name, platform: true });
+      const res = await snapshotOnAgent(c, PLATFORM_TEAM_ID, name, true, clog);
+      const row = await storeTemplate(c, PLATFORM_TEAM_ID, name, res, existing, true, clog, opts);
+      if (!row) throw errors.internal(); // unreachable: an overwriting upsert always returns its row
+      await audit.record(actor, {
+        resource_type: "template",
+        resource_id: name,
+        action: "create",
+        scope: "admin",
+        teamId: PLATFORM_TEAM_ID,
+        metadata: { sandbox_id: c.id, overwrite: existing !== undefined },
+      });
+      await deps
+        .destroyCapsule(actor, PLATFORM_TEAM_ID, c.id)
+        .catch((err) => clog.warn({ err }, "capsule not destroyed after its platform snapshot"));
       return templateView(row);
     },
 
