@@ -11,16 +11,23 @@ import { installPortProxy } from "./http/port-proxy/install-port-proxy.ts";
 import { createPortProxy } from "./http/port-proxy/port-proxy.ts";
 import { installRequestLog } from "./http/request-log.ts";
 import { adminRoutes } from "./http/routes/admin/index.ts";
+import { adminBuildRoutes } from "./http/routes/admin-builds/index.ts";
+import { adminCapsuleRoutes } from "./http/routes/admin-capsules/index.ts";
+import { adminTemplateRoutes } from "./http/routes/admin-templates/index.ts";
 import { apiKeyRoutes } from "./http/routes/api-keys/index.ts";
+import { auditLogRoutes } from "./http/routes/audit-logs/index.ts";
 import { authRoutes } from "./http/routes/auth/index.ts";
 import { capsuleRoutes } from "./http/routes/capsules/index.ts";
+import { channelRoutes } from "./http/routes/channels/index.ts";
 import { hostRoutes } from "./http/routes/hosts/index.ts";
 import { meRoutes } from "./http/routes/me/index.ts";
+import { oauthRoutes } from "./http/routes/oauth/index.ts";
 import { snapshotRoutes } from "./http/routes/snapshots/index.ts";
 import { systemRoutes, VERSION } from "./http/routes/system/index.ts";
 import { teamRoutes } from "./http/routes/teams/index.ts";
 import type { App } from "./http/types.ts";
 import { type CpMetrics, cpPrometheusPlugin, createCpMetrics } from "./metrics/index.ts";
+import type { OAuthConfig } from "./oauth/index.ts";
 import { createServices, type Services } from "./services/container.ts";
 import { createMailer, type Mailer } from "./services/mailer.ts";
 import { leastLoaded, type Scheduler } from "./services/scheduler.ts";
@@ -32,6 +39,8 @@ export interface AppDeps {
   jwtSecret: string;
   /** Base URL used in emailed links. */
   publicUrl: string;
+  /** GitHub sign-in (reference §7); absent means disabled. */
+  oauth?: OAuthConfig;
   scheduler?: Scheduler;
   agents?: AgentPool;
   mailer?: Mailer;
@@ -43,6 +52,10 @@ export interface AppDeps {
   onHostBack?: (hostId: string) => void;
   /** When set, `GET /metrics` requires `Authorization: Bearer <token>`. */
   metricsToken?: string;
+  /** AES-256 key of channel configs (`WRENN_ENCRYPTION_KEY`); tests leave it out. */
+  encryptionKey?: Buffer;
+  /** Telegram Bot API base URL (`WRENN_TELEGRAM_API_URL`). */
+  telegramApiUrl?: string;
 }
 
 /** Builds the Fastify app with every route; does not listen. */
@@ -57,8 +70,11 @@ export async function buildApp(
     scheduler: deps.scheduler ?? leastLoaded,
     jwtSecret: deps.jwtSecret,
     publicUrl: deps.publicUrl,
+    oauth: deps.oauth,
     keyCacheMs: deps.keyCacheMs,
     capsuleCacheMs: deps.capsuleCacheMs,
+    encryptionKey: deps.encryptionKey,
+    telegramApiUrl: deps.telegramApiUrl,
   });
   const fastify = Fastify({
     loggerInstance: deps.logger,
@@ -110,12 +126,18 @@ export async function buildApp(
   await app.register(systemRoutes);
   await app.register(authRoutes, { s: services });
   await app.register(meRoutes, { s: services });
+  await app.register(oauthRoutes, { s: services });
   await app.register(apiKeyRoutes, { s: services });
   await app.register(teamRoutes, { s: services });
   await app.register(hostRoutes, { s: services, onHostBack: deps.onHostBack ?? (() => {}) });
   await app.register(capsuleRoutes, { s: services });
   await app.register(snapshotRoutes, { s: services });
   await app.register(adminRoutes, { s: services });
+  await app.register(adminBuildRoutes, { s: services });
+  await app.register(channelRoutes, { s: services });
+  await app.register(auditLogRoutes, { s: services });
+  await app.register(adminCapsuleRoutes, { s: services });
+  await app.register(adminTemplateRoutes, { s: services });
   // Host-routed before any route (and before @fastify/websocket's Upgrade handling), so wrapped once all are in.
   const portProxy = createPortProxy({ targets: services.proxyTargets, log: deps.logger });
   app.addHook("onReady", async () => installPortProxy(app.server, portProxy));

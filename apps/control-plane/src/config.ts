@@ -3,6 +3,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { ENCRYPTION_KEY_PATTERN, persistedEncryptionKey } from "./channels/encryption-key.ts";
+import { type OAuthConfig, oauthConfigFromEnv } from "./oauth/oauth-config.ts";
 
 /** Scheduling strategies the control plane knows (see services/scheduler.ts). */
 export const SCHEDULERS = ["least-loaded", "round-robin", "single-host"] as const;
@@ -26,6 +28,13 @@ const envSchema = z.object({
   CP_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(20),
   CP_CAPSULE_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  WRENN_ENCRYPTION_KEY: z.string().regex(ENCRYPTION_KEY_PATTERN, "must be 64 hex characters (32 bytes)").optional(),
+  WRENN_TELEGRAM_API_URL: z.string().url().default("https://api.telegram.org"),
+  OAUTH_GITHUB_CLIENT_ID: z.string().optional(),
+  OAUTH_GITHUB_CLIENT_SECRET: z.string().optional(),
+  OAUTH_GITHUB_URL: z.string().url().default("https://github.com"),
+  OAUTH_GITHUB_API_URL: z.string().url().default("https://api.github.com"),
+  OAUTH_REDIRECT_URL: z.string().url().optional(),
 });
 
 /** SMTP settings; absent when `SMTP_HOST` is unset (activation links are logged instead). */
@@ -56,6 +65,12 @@ export interface Config {
   dbPoolSize: number;
   /** How long `GET /v1/capsules/{id}` may answer from memory (other replicas' changes show within it); 0 disables. */
   capsuleCacheMs: number;
+  /** AES-256 key (64 hex) of channel configs; generated once into `<dataDir>/encryption-key` when unset. */
+  encryptionKey: string;
+  /** Telegram Bot API base URL (a proxy or a test server instead of https://api.telegram.org). */
+  telegramApiUrl: string;
+  /** GitHub sign-in and where its callback sends the browser; loadConfig always sets it. */
+  oauth?: OAuthConfig;
 }
 
 /** Thrown when the environment is invalid; lists every offending variable. */
@@ -96,8 +111,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.CP_METRICS_TOKEN,
     dbPoolSize: e.CP_DB_POOL_SIZE,
     capsuleCacheMs: e.CP_CAPSULE_CACHE_MS,
+    encryptionKey: (e.WRENN_ENCRYPTION_KEY ?? persistedEncryptionKey(dataDir)).toLowerCase(),
+    telegramApiUrl: e.WRENN_TELEGRAM_API_URL,
   };
-  return Object.freeze(config);
+  const oauth = oauthConfigFromEnv(e, config.publicUrl);
+  if (oauth.problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${oauth.problems.join("\n  ")}`);
+  return Object.freeze({ ...config, oauth: oauth.config });
 }
 
 /** Splits `host:port` / `:port` / `[::1]:port`; an empty host means every interface. */

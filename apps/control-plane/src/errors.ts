@@ -19,6 +19,7 @@ export type ErrorCode =
   | "already_activated"
   | "wrong_password"
   | "owns_team_with_members"
+  | "last_login_method"
   | "has_active_sandboxes"
   | "name_reserved"
   | "template_name_taken"
@@ -26,6 +27,7 @@ export type ErrorCode =
   | "host_unavailable"
   | "no_hosts_available"
   | "agent_error"
+  | "delivery_failed"
   | "not_implemented"
   | "db_error"
   | "internal_error";
@@ -78,6 +80,13 @@ export const errors = {
   invalidToken: (msg = "invalid or expired token") => e("invalid_token", 400, msg),
   alreadyActivated: () => e("already_activated", 400, "account is already activated"),
   wrongPassword: () => e("wrong_password", 401, "invalid email or password"),
+  oauthProviderDisabled: (provider: string) =>
+    e(
+      "not_found",
+      404,
+      `${provider} sign-in is not enabled on this server: set OAUTH_${provider.toUpperCase()}_CLIENT_ID and OAUTH_${provider.toUpperCase()}_CLIENT_SECRET`,
+    ),
+  lastLoginMethod: () => e("last_login_method", 400, "cannot disconnect your only login method; add a password first"),
   ownsTeamWithMembers: () => e("owns_team_with_members", 409, "you own teams with other members; transfer them first"),
   hostHasCapsules: (ids: string[]) =>
     e("has_active_sandboxes", 409, "host has active capsules; use force=true to destroy them", { sandbox_ids: ids }),
@@ -90,5 +99,6 @@ export const errors = {
   hostUnavailable: (msg = "host is unavailable") => e("host_unavailable", 503, msg),
   noHostsAvailable: (msg = "no servers available — try again later") => e("no_hosts_available", 503, msg),
   agentError: (status: number, msg: string) => e("agent_error", status, msg),
+  deliveryFailed: (msg: string) => e("delivery_failed", 502, `test notification not delivered: ${msg}`),
   internal: () => e("internal_error", 500, "internal server error"),
 };

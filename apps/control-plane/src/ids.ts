@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 
 /** Prefixes of public ids (reference §1.1). */
-export type IdPrefix = "cl" | "usr" | "team" | "key" | "host" | "htok" | "hrt" | "log" | "tpl";
+export type IdPrefix = "cl" | "usr" | "team" | "key" | "host" | "htok" | "hrt" | "log" | "tpl" | "ch" | "bld";
 
 /** A prefixed id: prefix + "-" + 25 base36 characters encoding a random UUIDv4. */
 export function newId(prefix: IdPrefix): string {

@@ -2,6 +2,9 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AgentPool } from "./agents/agent-pool.ts";
 import { buildApp } from "./app.ts";
+import { BuildWorkers } from "./builds/index.ts";
+import { createChannelDispatcher, DISPATCH_INTERVAL_MS, encryptionKeyBytes } from "./channels/index.ts";
+import { DELIVERY_TIMEOUT_MS } from "./channels/providers/index.ts";
 import type { Config } from "./config.ts";
 import { type DatabaseHandle, openDatabase } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrate.ts";
@@ -43,11 +46,14 @@ export async function startServer(
     logger: log,
     jwtSecret: config.jwtSecret,
     publicUrl: config.publicUrl,
+    oauth: config.oauth,
     agents,
     mailer: createMailer(config.smtp, log),
     scheduler: createScheduler(config.scheduler),
     metricsToken: config.metricsToken,
     capsuleCacheMs: config.capsuleCacheMs,
+    encryptionKey: encryptionKeyBytes(config.encryptionKey),
+    telegramApiUrl: config.telegramApiUrl,
     onHostBack: (hostId) => {
       monitor
         ?.reconcileHostById(hostId)
@@ -65,8 +71,24 @@ export async function startServer(
     log,
     run: (signal) => m.run(signal),
   });
+  // Channel notifications: one replica (advisory lock) reads new audit rows and delivers them.
+  const dispatcher = createChannelDispatcher({
+    db: db.db,
+    log,
+    channels: services.channels,
+    delivery: { telegramApiUrl: config.telegramApiUrl, timeoutMs: DELIVERY_TIMEOUT_MS },
+  });
+  const dispatchJob = new LockedInterval({
+    name: "channel-dispatcher",
+    lockKey: LOCK_KEYS.channelDispatcher,
+    intervalMs: DISPATCH_INTERVAL_MS,
+    locks: db.locks,
+    log,
+    run: (signal) => dispatcher.run(signal),
+  });
   await app.listen({ host: config.listenHost, port: config.listenPort });
   monitorJob.start();
+  dispatchJob.start();
   // Every replica runs these; an advisory lock plus a per-slot claim make one of them work each slot.
   const sampler = createMetricsSampler({
     db: db.db,
@@ -79,6 +101,15 @@ export async function startServer(
   const rollup = createUsageRollup({ db: db.db, log });
   sampler.start();
   rollup.start();
+  // Template builds: claimed from PostgreSQL with SKIP LOCKED, so every replica can run these workers.
+  const buildWorkers = new BuildWorkers({
+    db: services.db,
+    log,
+    builds: services.builds,
+    capsules: services.capsules,
+    runner: { db: services.db, log, agents, capsules: services.capsules, snapshots: services.snapshots },
+  });
+  buildWorkers.start();
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.listenPort;
   const host = config.listenHost === "0.0.0.0" ? "127.0.0.1" : config.listenHost;
@@ -89,8 +120,11 @@ export async function startServer(
     url: `http://${host}:${port}`,
     async close() {
       await monitorJob?.stop();
+      await dispatchJob.stop();
+      dispatcher.stop();
       await sampler.stop();
       await rollup.stop();
+      await buildWorkers.stop();
       await app.close();
       agents.close();
       await db.close();

@@ -44,6 +44,15 @@ export interface UserTokensTable {
   expires_at: Timestamp;
 }
 
+/** A linked OAuth identity (`provider` + the provider's user id) of one user. */
+export interface OAuthProvidersTable {
+  provider: string;
+  provider_id: string;
+  user_id: string;
+  email: string;
+  created_at: Generated<Date>;
+}
+
 export interface ApiKeysTable {
   id: string;
   team_id: string;
@@ -157,6 +166,75 @@ export interface TemplatesTable {
   created_at: Generated<Date>;
 }
 
+/** A notification channel (reference §2.1 `channels`); every `config` value is AES-256-GCM ciphertext. */
+export interface ChannelsTable {
+  id: string;
+  team_id: string;
+  name: string;
+  provider: string;
+  config: Json<Record<string, string>>;
+  event_types: string[];
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** The channel dispatcher's position in `audit_logs` (one row, id 1). */
+export interface ChannelDispatchCursorTable {
+  id: number;
+  after_created_at: Timestamp;
+  after_id: string;
+}
+
+/** One step's record in a build's `logs` (reference §9 "Progress"). */
+export interface BuildLogEntry {
+  step: number;
+  phase: string;
+  cmd: string;
+  stdout: string;
+  stderr: string;
+  exit: number;
+  ok: boolean;
+  elapsed_ms: number;
+}
+
+export type BuildStatus = "pending" | "running" | "success" | "failed" | "cancelled";
+/** A template build, queued and run by the build workers (reference §2.1 `template_builds`). */
+export interface TemplateBuildsTable {
+  id: string;
+  name: string;
+  base_template: string;
+  recipe: Json<string[]>;
+  healthcheck: string;
+  vcpus: number;
+  memory_mb: number;
+  status: BuildStatus;
+  current_step: Generated<number>;
+  total_steps: number;
+  logs: Json<BuildLogEntry[]>;
+  error: string | null;
+  sandbox_id: string | null;
+  host_id: string | null;
+  created_at: Generated<Date>;
+  started_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  template_id: string | null;
+  team_id: Generated<string>;
+  skip_pre_post: boolean;
+  default_user: string | null;
+  default_env: ColumnType<Record<string, string> | null, string | null | undefined, string | null>;
+  metadata: Json<Record<string, string>>;
+  created_by: string | null;
+  has_archive: boolean;
+  /** Until when the running build's worker is known alive; past it, any control plane fails the build. */
+  lease_until: NullableTimestamp;
+}
+
+/** An uploaded build archive, kept until its build ends. */
+export interface TemplateBuildArchivesTable {
+  build_id: string;
+  content: Uint8Array;
+}
+
 /** The database as Kysely sees it. */
 export interface Database extends MetricsTables {
   teams: TeamsTable;
@@ -171,6 +249,11 @@ export interface Database extends MetricsTables {
   capsules: CapsulesTable;
   audit_logs: AuditLogsTable;
   templates: TemplatesTable;
+  template_builds: TemplateBuildsTable;
+  template_build_archives: TemplateBuildArchivesTable;
+  oauth_providers: OAuthProvidersTable;
+  channels: ChannelsTable;
+  channel_dispatch_cursor: ChannelDispatchCursorTable;
 }
 
 export type Team = Selectable<TeamsTable>;

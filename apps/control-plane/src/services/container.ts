@@ -1,14 +1,20 @@
+import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { AgentPool } from "../agents/agent-pool.ts";
 import { createAuthenticator } from "../auth/authenticator.ts";
 import { createTokenSigner } from "../auth/tokens.ts";
+import { createBuildService } from "../builds/build-service.ts";
+import { createChannelService } from "../channels/channel-service.ts";
+import { DELIVERY_TIMEOUT_MS, TELEGRAM_API_URL } from "../channels/providers/index.ts";
 import type { Database } from "../db/schema.ts";
 import { WriteWatch } from "../db/write-watch.ts";
 import { deleteTeamMetrics } from "../metrics/index.ts";
+import { createOAuthService, type OAuthConfig } from "../oauth/index.ts";
 import { createAdminTeamService } from "./admin-team-service.ts";
 import { createApiKeyService } from "./api-key-service.ts";
 import { createAuditLog } from "./audit-log.ts";
+import { createAuditLogReader } from "./audit-log-reader.ts";
 import { createAuthService } from "./auth-service.ts";
 import { createCapsuleLifecycle } from "./capsule-lifecycle.ts";
 import { createCapsuleOps } from "./capsule-ops.ts";
@@ -32,10 +38,16 @@ export interface ServiceDeps {
   scheduler: Scheduler;
   jwtSecret: string;
   publicUrl: string;
+  /** GitHub sign-in; absent means disabled, with the browser sent back to `publicUrl`. */
+  oauth?: OAuthConfig;
   /** API-key cache window in ms (0 disables; tests of revocation across replicas use 0). */
   keyCacheMs?: number;
   /** How long `GET /v1/capsules/{id}` may answer from memory, in ms (default 1000; 0 disables). */
   capsuleCacheMs?: number;
+  /** AES-256 key (32 bytes) of channel configs; absent in tests: a random one per process. */
+  encryptionKey?: Buffer;
+  /** Telegram Bot API base URL (default https://api.telegram.org). */
+  telegramApiUrl?: string;
 }
 
 /** Wires every service from its dependencies; the HTTP layer and the workers use the result. */
@@ -82,11 +94,26 @@ export function createServices(deps: ServiceDeps) {
     snapshots,
     apiKeys: createApiKeyService(db, audit, () => authn.forgetKeys()),
     teams: createTeamService({ db, audit, mailer: deps.mailer, teamDeleted }),
+    oauth: createOAuthService({
+      db,
+      auth,
+      log,
+      hmacKey: deps.jwtSecret,
+      config: deps.oauth ?? { redirectUrl: deps.publicUrl, publicUrl: deps.publicUrl },
+    }),
     users: createUserService({ db, auth, audit, stopTeamCapsules, teamDeleted }),
     registration,
     adminTeams: createAdminTeamService(db, audit, teamDeleted),
     hosts: createHostService({ db, agents: deps.agents, registration, audit, log }),
     proxyTargets: createProxyTargets(db),
+    builds: createBuildService({ db, audit, log }),
+    auditLogs: createAuditLogReader(db),
+    channels: createChannelService({
+      db,
+      audit,
+      encryptionKey: deps.encryptionKey ?? randomBytes(32),
+      delivery: { telegramApiUrl: deps.telegramApiUrl ?? TELEGRAM_API_URL, timeoutMs: DELIVERY_TIMEOUT_MS },
+    }),
   };
 }
 

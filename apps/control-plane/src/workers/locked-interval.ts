@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { LockSession } from "../db/database.ts";
 
 /** Advisory-lock keys of the control plane's background jobs (one per job, never reused). */
-export const LOCK_KEYS = { hostMonitor: 7_301_001 } as const;
+export const LOCK_KEYS = { hostMonitor: 7_301_001, channelDispatcher: 7_301_004 } as const;
 
 /** A job that runs every `intervalMs`, only in the replica holding its advisory lock. */
 export interface LockedIntervalOptions {
