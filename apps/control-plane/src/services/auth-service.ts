@@ -99,6 +99,7 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   return {
     issue,
+    ensureTeam,
 
     async signup(input: { email: string; password: string; name: string }): Promise<void> {
       const email = input.email.trim().toLowerCase();

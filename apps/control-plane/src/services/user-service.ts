@@ -4,6 +4,7 @@ import type { AuthContext } from "../auth/auth-context.ts";
 import { hashPassword, verifyPassword } from "../auth/passwords.ts";
 import type { Database } from "../db/schema.ts";
 import { errors } from "../errors.ts";
+import { providersOf } from "../oauth/index.ts";
 import type { AuditLog } from "./audit-log.ts";
 import type { AuthService } from "./auth-service.ts";
 
@@ -27,7 +28,12 @@ export function createUserService(deps: UserServiceDeps) {
   return {
     async me(ctx: AuthContext) {
       const u = await load(ctx.userId!);
-      return { name: u.name, email: u.email, has_password: u.password_hash !== null, providers: [] as string[] };
+      return {
+        name: u.name,
+        email: u.email,
+        has_password: u.password_hash !== null,
+        providers: await providersOf(db, u.id),
+      };
     },
 
     async rename(ctx: AuthContext, name: string) {
@@ -47,6 +53,9 @@ export function createUserService(deps: UserServiceDeps) {
       const u = await load(ctx.userId!);
       if (input.confirm_password !== undefined && input.confirm_password !== input.new_password) {
         throw errors.invalidRequest("confirm_password does not match new_password");
+      }
+      if (!u.password_hash && input.confirm_password === undefined) {
+        throw errors.invalidRequest("confirm_password is required when adding a password");
       }
       if (u.password_hash && !(await verifyPassword(u.password_hash, input.current_password ?? "")))
         throw errors.wrongPassword();

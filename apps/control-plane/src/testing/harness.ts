@@ -3,6 +3,7 @@ import pino from "pino";
 import { AgentPool } from "../agents/agent-pool.ts";
 import { buildApp } from "../app.ts";
 import type { DatabaseHandle } from "../db/database.ts";
+import type { OAuthConfig } from "../oauth/index.ts";
 import type { Services } from "../services/container.ts";
 import type { Mail } from "../services/mailer.ts";
 import { FakeAgentFleet } from "./fake-agent.ts";
@@ -42,7 +43,7 @@ export class Harness {
   private seq = 0;
 
   /** `capsuleCacheMs` turns the capsule read cache on (off by default: tests write rows directly). */
-  static async start(opts: { capsuleCacheMs?: number } = {}): Promise<Harness> {
+  static async start(opts: { capsuleCacheMs?: number; oauth?: OAuthConfig } = {}): Promise<Harness> {
     const h = new Harness();
     h.db = await openTestDatabase();
     const built = await buildApp({
@@ -50,6 +51,7 @@ export class Harness {
       logger: pino({ level: process.env.WRENN_TEST_LOG ?? "silent" }),
       jwtSecret: "test-secret-test-secret-test-secret!",
       publicUrl: "http://cp.test",
+      oauth: opts.oauth,
       agents: new AgentPool(h.fleet.factory),
       mailer: { send: async (m) => void h.mail.push(m) },
       keyCacheMs: 0,

@@ -1,0 +1,10 @@
+export { createGitHubProvider } from "./github-provider.ts";
+export type { GitHubOAuthConfig, OAuthConfig, OAuthEnv } from "./oauth-config.ts";
+export { oauthConfigFromEnv } from "./oauth-config.ts";
+export { providersOf } from "./oauth-links.ts";
+export type { OAuthProfile, OAuthProvider } from "./oauth-provider.ts";
+export { OAuthExchangeError } from "./oauth-provider.ts";
+export type { CallbackInput, CallbackOutcome, OAuthService, OAuthServiceDeps, StartedFlow } from "./oauth-service.ts";
+export { createOAuthService } from "./oauth-service.ts";
+export type { OAuthCallbackErrorCode } from "./oauth-sign-in.ts";
+export type { OAuthIntent } from "./oauth-state.ts";
