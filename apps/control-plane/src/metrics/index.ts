@@ -27,7 +27,7 @@ export type { Clock } from "./periodic-job.ts";
 export { PeriodicJob } from "./periodic-job.ts";
 export { METRICS_RETENTION_DAYS, pruneOldMetrics } from "./prune.ts";
 export type { CapsuleMetricsAgent, CapsuleRef, MetricsRoutesOptions } from "./routes/index.ts";
-export { metricsRoutes } from "./routes/index.ts";
+export { metricsRoutes, registerCapsuleMetricsRoute } from "./routes/index.ts";
 export type { StatsRange } from "./stats-series.ts";
 export { getStatsBuckets, STATS_RANGE_CONFIG, STATS_RANGES } from "./stats-series.ts";
 export type { MetricsTables, MetricTier } from "./tables.ts";

@@ -3,7 +3,7 @@ import type { Services } from "../../services/container.ts";
 import type { App } from "../types.ts";
 import { sendJson } from "./message-queue.ts";
 import { pumpProcessEvents } from "./process-events.ts";
-import { openSession } from "./ws-session.ts";
+import { openSession, TEAM_WS, type WsMount } from "./ws-session.ts";
 
 const StartMessage = z.object({
   type: z.literal("start"),
@@ -21,9 +21,9 @@ const START_TIMEOUT_MS = 30_000;
  * GET (WS) /v1/capsules/{id}/exec/stream: `{"type":"start",cmd,args}` → start/stdout/stderr/exit.
  * `{"type":"stop"}` or closing the socket cancels the command.
  */
-export function execStreamRoute(app: App, s: Services): void {
-  app.get("/v1/capsules/:id/exec/stream", { websocket: true, schema: { hide: true } }, async (socket, req) => {
-    const session = await openSession(socket, req as never, s, "exec");
+export function execStreamRoute(app: App, s: Services, at: WsMount = TEAM_WS): void {
+  app.get(`${at.base}/:id/exec/stream`, { websocket: true, schema: { hide: true } }, async (socket, req) => {
+    const session = await openSession(socket, req as never, s, "exec", at);
     if (!session) return;
     let start: z.infer<typeof StartMessage> | undefined;
     for (let tries = 0; tries < 16 && !start; tries++) {

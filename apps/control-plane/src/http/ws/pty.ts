@@ -5,7 +5,7 @@ import { randomHex } from "../../ids.ts";
 import type { Services } from "../../services/container.ts";
 import type { App } from "../types.ts";
 import { sendJson } from "./message-queue.ts";
-import { openSession, type WsSession } from "./ws-session.ts";
+import { openSession, TEAM_WS, type WsMount, type WsSession } from "./ws-session.ts";
 
 const Start = z.object({
   type: z.literal("start"),
@@ -67,9 +67,9 @@ async function pumpInput(session: WsSession, tag: string): Promise<void> {
  * GET (WS) /v1/capsules/{id}/pty: an interactive terminal. First message starts a session
  * (`start`) or reattaches by tag (`connect`); the PTY outlives the socket.
  */
-export function ptyRoute(app: App, s: Services): void {
-  app.get("/v1/capsules/:id/pty", { websocket: true, schema: { hide: true } }, async (socket, req) => {
-    const session = await openSession(socket, req as never, s, "open a terminal");
+export function ptyRoute(app: App, s: Services, at: WsMount = TEAM_WS): void {
+  app.get(`${at.base}/:id/pty`, { websocket: true, schema: { hide: true } }, async (socket, req) => {
+    const session = await openSession(socket, req as never, s, "open a terminal", at);
     if (!session) return;
     const first = await session.queue.next(30_000);
     if (!first) return session.fail("no start or connect message received", { fatal: true });

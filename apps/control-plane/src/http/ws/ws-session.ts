@@ -2,7 +2,8 @@ import type { FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
 import type { AgentClient } from "../../agents/agent-pool.ts";
 import type { AuthContext } from "../../auth/auth-context.ts";
-import { WrennError } from "../../errors.ts";
+import { errors, WrennError } from "../../errors.ts";
+import { PLATFORM_TEAM_ID } from "../../ids.ts";
 import type { Services } from "../../services/container.ts";
 import { toWrennError } from "../error-handler.ts";
 import { MessageQueue, sendJson } from "./message-queue.ts";
@@ -10,6 +11,20 @@ import { MessageQueue, sendJson } from "./message-queue.ts";
 /** Browsers cannot set headers: they must send `{"type":"auth","token"}` within this window. */
 export const WS_AUTH_TIMEOUT_MS = 5000;
 const TOUCH_EVERY_MS = 1000;
+
+/** Where the capsule WebSockets are mounted and who may open them. */
+export interface WsMount {
+  /** Path prefix, e.g. `/v1/capsules`. */
+  base: string;
+  /**
+   * Platform admins only (reference §1.3): first-message JWT auth whatever the headers say, `users.is_admin` as
+   * re-read by the authenticator, and the team forced to the platform team.
+   */
+  admin: boolean;
+}
+
+/** The team WebSockets: header or first-message credentials, the caller's own team. */
+export const TEAM_WS: WsMount = { base: "/v1/capsules", admin: false };
 
 /** An authenticated socket bound to a running capsule. */
 export interface WsSession {
@@ -36,6 +51,7 @@ export async function openSession(
   req: FastifyRequest<{ Params: { id: string } }>,
   s: Services,
   action: string,
+  mount: WsMount = TEAM_WS,
 ): Promise<WsSession | undefined> {
   const queue = new MessageQueue(socket);
   const abort = new AbortController();
@@ -45,7 +61,7 @@ export async function openSession(
     socket.close(code, message.slice(0, 120));
   };
   try {
-    let auth = (req as FastifyRequest & { wsAuth?: AuthContext }).wsAuth;
+    let auth = mount.admin ? undefined : (req as FastifyRequest & { wsAuth?: AuthContext }).wsAuth;
     if (!auth) {
       const first = await queue.next(WS_AUTH_TIMEOUT_MS);
       if (!first) {
@@ -57,7 +73,12 @@ export async function openSession(
         return undefined;
       }
       const token = first.msg.token;
+      if (mount.admin && token.startsWith("wrn_")) throw errors.unauthorized("admin sockets need a user token");
       auth = token.startsWith("wrn_") ? await s.authn.apiKey(token) : await s.authn.jwt(token);
+    }
+    if (mount.admin) {
+      if (!auth.isAdmin) throw errors.forbidden("platform admin only");
+      auth = { ...auth, teamId: PLATFORM_TEAM_ID };
     }
     const { client, id } = await s.ops.running(auth.teamId, req.params.id, action);
     let touchedAt = Date.now();

@@ -24,11 +24,11 @@ export function registerCapsuleMetricsRoute(app: FastifyInstance, opts: MetricsR
   const now = opts.now ?? (() => new Date());
   const agentError = opts.agentError ?? defaultAgentError;
   app.withTypeProvider<ZodTypeProvider>().get(
-    "/v1/capsules/:id/metrics",
+    `${opts.capsulesPath ?? "/v1/capsules"}/:id/metrics`,
     {
       schema: {
         summary: "CPU %, memory and disk of one capsule (running: live ring; paused: stored at pause)",
-        tags: ["capsules"],
+        tags: opts.tags ?? ["capsules"],
         params: z.object({ id: z.string().min(1) }),
         querystring: z.object({ range: z.enum(CAPSULE_METRIC_RANGES).default("10m") }),
         response: { 200: capsuleMetricsResponse },

@@ -8,6 +8,7 @@ import type { MetricsRoutesOptions } from "./route-deps.ts";
 import { registerStatsRoute } from "./stats-route.ts";
 import { registerUsageRoute } from "./usage-route.ts";
 
+export { registerCapsuleMetricsRoute } from "./capsule-metrics-route.ts";
 export type { CapsuleMetricsAgent, CapsuleRef, MetricsRoutesOptions } from "./route-deps.ts";
 
 /** Registers `GET /v1/capsules/stats`, `GET /v1/capsules/usage` and `GET /v1/capsules/:id/metrics`. */

@@ -26,6 +26,9 @@ export interface MetricsRoutesOptions {
   findCapsule(capsuleId: string, teamId: string): Promise<CapsuleRef | undefined>;
   /** Maps an agent RPC failure to the API error (the control plane's Connect→HTTP table). Default: a minimal one. */
   agentError?(err: unknown): Error;
+  /** Path prefix of the per-capsule route and its OpenAPI tags (admin capsules reuse it). Default `/v1/capsules`. */
+  capsulesPath?: string;
+  tags?: string[];
   /** Clock, for tests. Default `() => new Date()`. */
   now?(): Date;
 }

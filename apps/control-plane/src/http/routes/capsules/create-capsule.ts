@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Route } from "../../route.ts";
 import { Capsule, errorResponses, SafeName } from "../../schemas.ts";
+import { TEAM_CAPSULES } from "./mount.ts";
 
 const Fields = z.object({
   template: SafeName.default("minimal"),
@@ -13,12 +14,12 @@ const Fields = z.object({
 export const CreateCapsuleBody = Fields.nullish().transform((v) => v ?? Fields.parse({}));
 
 /** POST /v1/capsules: schedules, creates on the chosen host, 201 Capsule (or the agent's error; the row ends in `error`). */
-export const createCapsuleRoute: Route = (app, s) => {
+export const createCapsuleRoute: Route = (app, s, at = TEAM_CAPSULES) => {
   app.post(
-    "/v1/capsules",
+    at.base,
     {
       schema: {
-        tags: ["capsules"],
+        tags: at.tags ?? ["capsules"],
         body: CreateCapsuleBody,
         response: { 201: Capsule, 502: errorResponses[500], 503: errorResponses[500], ...errorResponses },
       },

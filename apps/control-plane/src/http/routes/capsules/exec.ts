@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Route } from "../../route.ts";
 import { errorResponses, IdParams } from "../../schemas.ts";
+import { TEAM_CAPSULES } from "./mount.ts";
 
 /** Body of POST /exec. Unlike the reference, `envs` and `cwd` also apply in the foreground. */
 export const ExecBody = z.object({
@@ -25,12 +26,12 @@ const Foreground = z.object({
 const Background = z.object({ sandbox_id: z.string(), cmd: z.string(), pid: z.number().int(), tag: z.string() });
 
 /** POST /v1/capsules/{id}/exec: foreground (200, output) or background (202, pid + tag). */
-export const execRoute: Route = (app, s) => {
+export const execRoute: Route = (app, s, at = TEAM_CAPSULES) => {
   app.post(
-    "/v1/capsules/:id/exec",
+    `${at.base}/:id/exec`,
     {
       schema: {
-        tags: ["processes"],
+        tags: at.tags ?? ["processes"],
         params: IdParams,
         body: ExecBody,
         response: { 200: Foreground, 202: Background, ...errorResponses },

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { errors } from "../../../errors.ts";
 import type { Route } from "../../route.ts";
 import { errorResponses, FileEntry, IdParams, RawBytes } from "../../schemas.ts";
+import { TEAM_CAPSULES } from "./mount.ts";
 
 /** Buffered upload cap (reference: 100 MB). */
 export const MAX_BUFFERED_FILE_BYTES = 100 * 1024 * 1024;
@@ -9,12 +10,12 @@ export const MAX_BUFFERED_FILE_BYTES = 100 * 1024 * 1024;
 const PathBody = z.object({ path: z.string().min(1).max(4096) });
 
 /** POST /v1/capsules/{id}/files/write: multipart `path` + `file`, buffered, 413 `too_large` past 100 MB. */
-export const writeFileRoute: Route = (app, s) => {
+export const writeFileRoute: Route = (app, s, at = TEAM_CAPSULES) => {
   app.post(
-    "/v1/capsules/:id/files/write",
+    `${at.base}/:id/files/write`,
     {
       schema: {
-        tags: ["files"],
+        tags: at.tags ?? ["files"],
         params: IdParams,
         consumes: ["multipart/form-data"],
         response: { 204: z.null(), 413: errorResponses[400], ...errorResponses },
@@ -41,10 +42,17 @@ export const writeFileRoute: Route = (app, s) => {
 };
 
 /** POST /v1/capsules/{id}/files/read: `{path}` → raw bytes (buffered). */
-export const readFileRoute: Route = (app, s) => {
+export const readFileRoute: Route = (app, s, at = TEAM_CAPSULES) => {
   app.post(
-    "/v1/capsules/:id/files/read",
-    { schema: { tags: ["files"], params: IdParams, body: PathBody, response: { 200: RawBytes, ...errorResponses } } },
+    `${at.base}/:id/files/read`,
+    {
+      schema: {
+        tags: at.tags ?? ["files"],
+        params: IdParams,
+        body: PathBody,
+        response: { 200: RawBytes, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const bytes = await s.ops.readFile(req.auth.teamId, req.params.id, req.body.path);
       return reply
@@ -55,12 +63,12 @@ export const readFileRoute: Route = (app, s) => {
 };
 
 /** POST /v1/capsules/{id}/files/list: `{path, depth}` → `{entries}`. */
-export const listDirRoute: Route = (app, s) => {
+export const listDirRoute: Route = (app, s, at = TEAM_CAPSULES) => {
   app.post(
-    "/v1/capsules/:id/files/list",
+    `${at.base}/:id/files/list`,
     {
       schema: {
-        tags: ["files"],
+        tags: at.tags ?? ["files"],
         params: IdParams,
         body: PathBody.extend({ depth: z.number().int().min(0).max(64).default(1) }),
         response: { 200: z.object({ entries: z.array(FileEntry) }), ...errorResponses },
@@ -71,12 +79,12 @@ export const listDirRoute: Route = (app, s) => {
 };
 
 /** POST /v1/capsules/{id}/files/mkdir: creates a directory with its parents. */
-export const makeDirRoute: Route = (app, s) => {
+export const makeDirRoute: Route = (app, s, at = TEAM_CAPSULES) => {
   app.post(
-    "/v1/capsules/:id/files/mkdir",
+    `${at.base}/:id/files/mkdir`,
     {
       schema: {
-        tags: ["files"],
+        tags: at.tags ?? ["files"],
         params: IdParams,
         body: PathBody,
         response: { 200: z.object({ entry: FileEntry.nullable() }), ...errorResponses },
@@ -87,10 +95,17 @@ export const makeDirRoute: Route = (app, s) => {
 };
 
 /** POST /v1/capsules/{id}/files/remove: removes a file or a directory tree. */
-export const removePathRoute: Route = (app, s) => {
+export const removePathRoute: Route = (app, s, at = TEAM_CAPSULES) => {
   app.post(
-    "/v1/capsules/:id/files/remove",
-    { schema: { tags: ["files"], params: IdParams, body: PathBody, response: { 204: z.null(), ...errorResponses } } },
+    `${at.base}/:id/files/remove`,
+    {
+      schema: {
+        tags: at.tags ?? ["files"],
+        params: IdParams,
+        body: PathBody,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
     async (req, reply) => {
       await s.ops.remove(req.auth.teamId, req.params.id, req.body.path);
       return reply.status(204).send(null);

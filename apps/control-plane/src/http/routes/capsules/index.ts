@@ -1,6 +1,6 @@
 import multipart from "@fastify/multipart";
 import { agentErrorToWrenn } from "../../../agents/connect-errors.ts";
-import { metricsRoutes } from "../../../metrics/index.ts";
+import { type MetricsRoutesOptions, metricsRoutes } from "../../../metrics/index.ts";
 import { capsuleOfTeam, targetOf } from "../../../services/capsule-store.ts";
 import type { Services } from "../../../services/container.ts";
 import { requireAuth } from "../../auth-hooks.ts";
@@ -16,6 +16,19 @@ import { getCapsuleRoute } from "./get-capsule.ts";
 import { pauseCapsuleRoute, pingCapsuleRoute, resumeCapsuleRoute } from "./lifecycle.ts";
 import { listCapsulesRoute } from "./list-capsules.ts";
 import { killProcessRoute, listProcessesRoute } from "./processes.ts";
+
+/** How the metrics routes find the caller's capsules (team routes and admin ones alike). */
+export function capsuleMetricsOptions(s: Services): MetricsRoutesOptions {
+  return {
+    db: s.db,
+    teamIdOf: (req) => req.auth.teamId,
+    findCapsule: async (id, teamId) => {
+      const c = await capsuleOfTeam(s.db, teamId, id);
+      return { status: c.status, agent: () => s.agents.client(targetOf(c)) };
+    },
+    agentError: agentErrorToWrenn,
+  };
+}
 
 /** /v1/capsules: API key or user JWT. WebSockets get their own scope (first-message auth). */
 export async function capsuleRoutes(app: App, opts: { s: Services }) {
@@ -42,15 +55,7 @@ export async function capsuleRoutes(app: App, opts: { s: Services }) {
       streamReadRoute,
     ]);
     // GET /v1/capsules/stats, /usage and /{id}/metrics (static paths win over `:id`).
-    await scope.register(metricsRoutes, {
-      db: opts.s.db,
-      teamIdOf: (req) => req.auth.teamId,
-      findCapsule: async (id, teamId) => {
-        const c = await capsuleOfTeam(opts.s.db, teamId, id);
-        return { status: c.status, agent: () => opts.s.agents.client(targetOf(c)) };
-      },
-      agentError: agentErrorToWrenn,
-    });
+    await scope.register(metricsRoutes, capsuleMetricsOptions(opts.s));
   });
   await app.register(websocketRoutes, { s: opts.s });
 }

@@ -1,17 +1,18 @@
 import { z } from "zod";
 import type { Route } from "../../route.ts";
 import { errorResponses, IdParams } from "../../schemas.ts";
+import { TEAM_CAPSULES } from "./mount.ts";
 
 /** `{id}` plus a process selector: a numeric PID or a tag. */
 export const SelectorParams = z.object({ id: z.string().min(1).max(200), selector: z.string().min(1).max(128) });
 
 /** GET /v1/capsules/{id}/processes: processes tracked by envd. */
-export const listProcessesRoute: Route = (app, s) => {
+export const listProcessesRoute: Route = (app, s, at = TEAM_CAPSULES) => {
   app.get(
-    "/v1/capsules/:id/processes",
+    `${at.base}/:id/processes`,
     {
       schema: {
-        tags: ["processes"],
+        tags: at.tags ?? ["processes"],
         params: IdParams,
         response: {
           200: z.object({
@@ -28,12 +29,12 @@ export const listProcessesRoute: Route = (app, s) => {
 };
 
 /** DELETE /v1/capsules/{id}/processes/{selector}?signal=SIGKILL|SIGTERM. */
-export const killProcessRoute: Route = (app, s) => {
+export const killProcessRoute: Route = (app, s, at = TEAM_CAPSULES) => {
   app.delete(
-    "/v1/capsules/:id/processes/:selector",
+    `${at.base}/:id/processes/:selector`,
     {
       schema: {
-        tags: ["processes"],
+        tags: at.tags ?? ["processes"],
         params: SelectorParams,
         querystring: z.object({ signal: z.enum(["SIGKILL", "SIGTERM"]).default("SIGKILL") }),
         response: { 204: z.null(), ...errorResponses },
