@@ -107,7 +107,8 @@ export function createCapsuleService(deps: CapsuleServiceDeps) {
         res = await client.createCapsule(
           {
             capsuleId: id,
-            teamId: ctx.teamId,
+            // The agent looks a snapshot template up under its owner: the team's own, or the platform's.
+            teamId: isSnapshot ? template.team_id : ctx.teamId,
             template: input.template,
             vcpus,
             memoryMb,
