@@ -50,6 +50,17 @@ export interface PlatformSnapshotOptions {
 /** Template defaults stored with a snapshot (see `PlatformSnapshotOptions`). */
 type TemplateDefaults = Pick<PlatformSnapshotOptions, "defaultUser" | "defaultEnv">;
 
+/** A template as the admin list shows it, with its owning team (reference §1.2 `GET /v1/admin/templates`). */
+export interface AdminTemplateView {
+  name: string;
+  type: TemplateType;
+  vcpus: number;
+  memory_mb: number;
+  size_bytes: number;
+  team_id: string;
+  created_at: string;
+}
+
 /** Template names (reference `validate.SafeName`). */
 const SAFE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 
@@ -263,6 +274,41 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
       await db.deleteFrom("templates").where("id", "=", own.id).execute();
       log.info({ teamId: ctx.teamId, template: name }, "template deleted");
       await audit.record(ctx, { resource_type: "template", resource_id: name, action: "delete", status: "warning" });
+    },
+
+    /** Every template in the database, any team's (admin view, reference §1.2 `GET /v1/admin/templates`). */
+    async listAll(): Promise<AdminTemplateView[]> {
+      const rows = await db.selectFrom("templates").selectAll().orderBy("team_id").orderBy("name").execute();
+      return rows.map((t) => ({
+        name: t.name,
+        type: t.type,
+        vcpus: t.vcpus,
+        memory_mb: t.memory_mb,
+        size_bytes: Number(t.size_bytes),
+        team_id: t.team_id,
+        created_at: t.created_at.toISOString(),
+      }));
+    },
+
+    /**
+     * Deletes a platform template: its files on every online host, then its row (reference §1.2
+     * `DELETE /v1/admin/templates/{name}`). The seeded base images (`minimal`, …) cannot be deleted (403).
+     */
+    async removePlatformTemplate(ctx: AuthContext, name: string): Promise<void> {
+      if (PLATFORM_TEMPLATES.includes(name)) throw errors.platformTemplate(name);
+      const row = await teamTemplate(db, PLATFORM_TEAM_ID, name);
+      if (!row) throw errors.templateNotFound(name);
+      await deleteFiles(PLATFORM_TEAM_ID, name, row.host_id);
+      await db.deleteFrom("templates").where("id", "=", row.id).execute();
+      log.info({ template: name, platform: true }, "template deleted");
+      await audit.record(ctx, {
+        resource_type: "template",
+        resource_id: name,
+        action: "delete",
+        scope: "admin",
+        status: "warning",
+        teamId: PLATFORM_TEAM_ID,
+      });
     },
 
     /** Team deletion: every template of the team, files included; failures are logged, rows always go. */
