@@ -26,6 +26,8 @@ export const h2cTransport: TransportFactory = (target) => {
     baseUrl,
     sessionManager,
     useBinaryFormat: true,
+    // No gzip of exec output and file chunks: it costs more CPU on both ends than the network saves.
+    acceptCompression: [],
     interceptors: [
       (next) => (req) => {
         if (target.agentKey) req.header.set("Authorization", `Bearer ${target.agentKey}`);

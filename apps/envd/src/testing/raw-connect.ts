@@ -9,6 +9,7 @@ import { process as pb } from "@wrenn/protocol";
 export function rawStart(
   port: number,
   request: MessageInitShape<typeof pb.StartRequestSchema>,
+  extraHeaders: Record<string, string> = {},
 ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
   const body = toBinary(pb.StartRequestSchema, create(pb.StartRequestSchema, request));
   const envelope = Buffer.alloc(5 + body.length);
@@ -22,7 +23,7 @@ export function rawStart(
         port,
         method: "POST",
         path: "/process.Process/Start",
-        headers: { "content-type": "application/connect+proto", "connect-protocol-version": "1" },
+        headers: { "content-type": "application/connect+proto", "connect-protocol-version": "1", ...extraHeaders },
       },
       (res) => resolve({ res, req }),
     );

@@ -53,6 +53,8 @@ export class EnvdClient {
       baseUrl: this.baseUrl,
       httpVersion: "2",
       sessionManager: this.#sessions,
+      // No gzip: over this local link compression only costs CPU on both sides (see envd's app.ts).
+      acceptCompression: [],
       interceptors: [auth],
     });
     this.process = createClient(envdProcess.Process, transport);

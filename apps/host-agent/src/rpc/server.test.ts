@@ -119,4 +119,45 @@ describe("startRpcServer", () => {
       });
     });
   }
+
+  it("answers uncompressed even to a client that accepts gzip", async () => {
+    const big = await startRpcServer({
+      listenAddr: "127.0.0.1:0",
+      agentKey: KEY,
+      // 8 KiB of one letter: far above Connect's 1 KiB compression threshold, and as compressible as it gets.
+      service: { getHostInfo: () => ({ agentVersion: "v".repeat(8192) }) } as unknown as ServiceImpl<
+        typeof hostagent.HostAgentService
+      >,
+    });
+    try {
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: "127.0.0.1",
+            port: big.port,
+            method: "POST",
+            path: "/hostagent.v1.HostAgentService/GetHostInfo",
+            headers: {
+              "content-type": "application/json",
+              "accept-encoding": "gzip, br",
+              authorization: `Bearer ${KEY}`,
+            },
+          },
+          resolve,
+        );
+        req.on("error", reject);
+        req.end("{}");
+      });
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers["content-encoding"], undefined);
+      assert.equal(
+        (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { agentVersion: string }).agentVersion.length,
+        8192,
+      );
+    } finally {
+      await big.close(100);
+    }
+  });
 });

@@ -39,6 +39,9 @@ export interface RpcServer {
 /** Starts listening; resolves with the bound port. */
 export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
   const handler = connectNodeAdapter({
+    // Never compress answers: the control plane sits on a fast network, and gzipping exec output and file chunks
+    // (Connect's default from 1 KiB on) costs more CPU on both ends than it saves in transfer.
+    compressMinBytes: Number.MAX_SAFE_INTEGER,
     routes: (router) => router.service(hostagent.HostAgentService, o.service),
     interceptors: [bearerAuth(o.agentKey), ...(o.interceptors ?? [])],
     fallback: (req, res) => {
