@@ -41,7 +41,8 @@ export async function startBenchAgent(
     version,
     log,
   });
-  const common = { vmm, layout, qemuImg: "qemu-img", extraKernelArgs: "", log };
+  // AGENT_KERNEL_ARGS as for the agent itself, so a benchmark can compare guest settings.
+  const common = { vmm, layout, qemuImg: "qemu-img", extraKernelArgs: process.env.AGENT_KERNEL_ARGS ?? "", log };
   const templates = createTemplateStore({ ...common, bootTimeoutMs: 180_000 });
   const manager = createCapsuleManager({
     ...common,
