@@ -1,0 +1,13 @@
+export type { ArchiveType } from "./archive-type.ts";
+export { detectArchiveType } from "./archive-type.ts";
+export type { BuildRunnerDeps } from "./build-runner.ts";
+export { runBuild } from "./build-runner.ts";
+export type { BuildInput, BuildService } from "./build-service.ts";
+export { createBuildService } from "./build-service.ts";
+export type { BuildView } from "./build-store.ts";
+export type { BuildWorkersOptions } from "./build-workers.ts";
+export { BUILD_WORKERS, BuildWorkers } from "./build-workers.ts";
+export type { Healthcheck } from "./healthcheck.ts";
+export { parseHealthcheck } from "./healthcheck.ts";
+export type { Instruction } from "./recipe.ts";
+export { parseRecipe, RecipeError } from "./recipe.ts";
