@@ -75,10 +75,10 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     return { authUrl: p.authorizeUrl(state), stateCookie: cookie };
   }
 
-  async function link(name: string, linkCookie: string, input: CallbackInput): Promise<CallbackOutcome> {
+  async function link(name: string, linkCookie: string, code: string): Promise<CallbackOutcome> {
     const userId = verifyLinkUserId(hmacKey, linkCookie);
     if (!userId) return { kind: "link_failed", code: "invalid_state" };
-    const profile = await provider(name).exchange(input.code ?? "");
+    const profile = await provider(name).exchange(code);
     try {
       const result = await linkProvider(db, userId, name, profile);
       if (result === "already_linked") return { kind: "link_failed", code: "already_linked" };
@@ -97,16 +97,11 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     isHttps: config.publicUrl.startsWith("https:"),
 
     /** Starts sign-in or sign-up; unknown providers are 404, a disabled one says how to enable it. */
-    start: (name: string, intent: OAuthIntent): StartedFlow => begin(name, intent),
+    start: begin,
 
     /** Starts linking `name` to the signed-in user (settings page). */
     connect(ctx: AuthContext, name: string): StartedFlow {
       return { ...begin(name, "login"), linkCookie: signLinkUserId(hmacKey, ctx.userId!) };
-    },
-
-    /** Checks that `name` is a provider this server knows (enabled or not); throws the 404 the routes answer with. */
-    assertKnown(name: string): void {
-      if (!KNOWN_PROVIDERS.includes(name)) throw errors.notFound(`OAuth provider ${name}`);
     },
 
     /**
@@ -115,13 +110,13 @@ export function createOAuthService(deps: OAuthServiceDeps) {
      * except an unknown provider.
      */
     async callback(name: string, input: CallbackInput): Promise<CallbackOutcome> {
-      provider(name);
+      provider(name); // an unknown or disabled provider is a plain 404, not a redirect
       if (input.error) return { kind: "failed", code: "access_denied" };
       const intent = verifyOAuthState(hmacKey, input.stateCookie, input.state);
       if (!intent) return { kind: "failed", code: "invalid_state" };
       if (!input.code) return { kind: "failed", code: "missing_code" };
       try {
-        if (input.linkCookie) return await link(name, input.linkCookie, input);
+        if (input.linkCookie) return await link(name, input.linkCookie, input.code);
         const profile = await provider(name).exchange(input.code);
         return {
           kind: "signed_in",
