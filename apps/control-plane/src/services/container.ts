@@ -101,7 +101,7 @@ export function createServices(deps: ServiceDeps) {
       hmacKey: deps.jwtSecret,
       config: deps.oauth ?? { redirectUrl: deps.publicUrl, publicUrl: deps.publicUrl },
     }),
-    users: createUserService({ db, auth, audit, stopTeamCapsules, teamDeleted }),
+    users: createUserService({ db, auth, audit, mailer: deps.mailer, stopTeamCapsules, teamDeleted }),
     registration,
     adminTeams: createAdminTeamService(db, audit, teamDeleted),
     hosts: createHostService({ db, agents: deps.agents, registration, audit, log }),

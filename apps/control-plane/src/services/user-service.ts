@@ -7,12 +7,15 @@ import { errors } from "../errors.ts";
 import { providersOf } from "../oauth/index.ts";
 import type { AuditLog } from "./audit-log.ts";
 import type { AuthService } from "./auth-service.ts";
+import type { Mailer } from "./mailer.ts";
 
 /** Dependencies of the user service. */
 export interface UserServiceDeps {
   db: Kysely<Database>;
   auth: AuthService;
   audit: AuditLog;
+  /** Tells the user their password was changed or added. */
+  mailer: Mailer;
   stopTeamCapsules: (teamId: string) => Promise<void>;
   /** Stops the team's capsules and removes its templates and metrics (teams deleted with their owner). */
   teamDeleted: (teamId: string) => Promise<void>;
@@ -64,6 +67,19 @@ export function createUserService(deps: UserServiceDeps) {
         .set({ password_hash: await hashPassword(input.new_password), updated_at: new Date() })
         .where("id", "=", u.id)
         .execute();
+      await deps.mailer.send(
+        u.password_hash
+          ? {
+              to: u.email,
+              subject: "Your Wrenn password was changed",
+              text: `Hello ${u.name},\n\nYour account password was changed. If you did not make this change, reset your password immediately.\n`,
+            }
+          : {
+              to: u.email,
+              subject: "Password added to your Wrenn account",
+              text: `Hello ${u.name},\n\nA password was added to your Wrenn account. You can now sign in with your email and password as well as with your connected providers.\n`,
+            },
+      );
     },
 
     /** Soft-deletes the caller: their sole-owned teams go, their keys go, status becomes `deleted`. */

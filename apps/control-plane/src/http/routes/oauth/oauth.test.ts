@@ -326,6 +326,8 @@ describe("GitHub OAuth routes", () => {
     assert.equal(add.status, 204, add.body);
     const me = await h.req("GET", "/v1/me", { jwt: token });
     assert.equal(me.json.has_password, true);
+    assert.equal(h.mail.at(-1)?.to, me.json.email);
+    assert.equal(h.mail.at(-1)?.subject, "Password added to your Wrenn account");
     const login = await h.req("POST", "/v1/auth/login", undefined, {
       email: me.json.email,
       password: "new-password-1",
