@@ -116,4 +116,32 @@ describe("tenant isolation", () => {
     assert.equal(r.status, 403);
     assert.equal(r.json.error.code, "forbidden");
   });
+
+  it("refuses channel routes across teams and keeps audit logs apart", async () => {
+    const ch = await h.req(
+      "POST",
+      "/v1/channels",
+      { jwt: a.token },
+      { name: "a-alerts", provider: "webhook", config: { url: "http://127.0.0.1:9/x" }, events: ["capsule.created"] },
+    );
+    assert.equal(ch.status, 201, ch.body);
+    const c = `/v1/channels/${ch.json.id}`;
+    const routes: Array<[string, string, unknown?]> = [
+      ["GET", c],
+      ["PATCH", c, { name: "pwned" }],
+      ["PUT", `${c}/config`, { config: { url: "http://127.0.0.1:9/y" } }],
+      ["DELETE", c],
+    ];
+    for (const [m, u, body] of routes) {
+      const r = await h.req(m as "GET", u, { jwt: b.token }, body);
+      assert.equal(r.status, 404, `${m} ${u}: ${r.body}`);
+    }
+    assert.deepEqual((await h.req("GET", "/v1/channels", { jwt: b.token })).json, []);
+    assert.equal((await h.req("GET", c, { jwt: a.token })).json.name, "a-alerts");
+    const logs = await h.req("GET", "/v1/audit-logs?limit=1000", { jwt: b.token });
+    assert.equal(logs.status, 200);
+    const foreign = [capsuleA, keyIdA, ch.json.id];
+    assert.ok(logs.json.items.every((i: { resource_id: string }) => !foreign.includes(i.resource_id)));
+    assert.equal((await h.req("GET", "/v1/admin/audit-logs", { jwt: b.token })).status, 403);
+  });
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { errors } from "../../../errors.ts";
+import { PLATFORM_TEAM_ID } from "../../../ids.ts";
 import type { Route } from "../../route.ts";
 import { errorResponses, IdParams } from "../../schemas.ts";
 
@@ -32,11 +33,18 @@ export const heartbeatRoute =
         const { wasUnreachable } = await s.registration.heartbeat(hostId, req.body?.metadata);
         if (wasUnreachable) {
           req.log.info({ hostId }, "host back online");
+          // Filed like marked_down: a BYOC host under its team, a regular one under the platform team (reference §7),
+          // so the host.up notification reaches the channels of the team that heard host.down.
+          const host = await s.db
+            .selectFrom("hosts")
+            .select(["type", "team_id"])
+            .where("id", "=", hostId)
+            .executeTakeFirst();
           await s.audit.record("system", {
             resource_type: "host",
             resource_id: hostId,
             action: "marked_up",
-            teamId: "",
+            teamId: host?.type === "byoc" && host.team_id ? host.team_id : PLATFORM_TEAM_ID,
           });
           onHostBack(hostId);
         }
