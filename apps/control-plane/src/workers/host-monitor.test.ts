@@ -72,6 +72,13 @@ describe("host monitor", () => {
     await monitor.run();
     assert.deepEqual([(await status(gone)).status, (await status(gone)).status_reason], ["stopped", "host_lost"]);
     assert.deepEqual([(await status(napping)).status, (await status(napping)).status_reason], ["paused", "timeout"]);
+    const autoPause = await h.db.db
+      .selectFrom("audit_logs")
+      .select(["actor_type", "action", "status", "team_id"])
+      .where("resource_id", "=", napping)
+      .where("action", "=", "pause")
+      .execute();
+    assert.deepEqual(autoPause, [{ actor_type: "system", action: "pause", status: "info", team_id: admin.team_id }]);
     assert.equal((await status(pausedByAgent)).status, "paused");
     assert.ok(!agent.capsules.has("cl-stray000000000000000000000"), "the stray VM was destroyed");
   });

@@ -30,9 +30,14 @@ export function createHostMonitor(deps: HostMonitorDeps) {
   const now = deps.now ?? Date.now;
 
   /** Only rows still in one of `from` change: a pause or resume the API finished meanwhile is not overwritten. */
-  async function setStatus(ids: string[], from: CapsuleStatus[], status: CapsuleStatus, reason: string) {
-    if (ids.length === 0) return;
-    await db.transaction().execute((tx) =>
+  async function setStatus(
+    ids: string[],
+    from: CapsuleStatus[],
+    status: CapsuleStatus,
+    reason: string,
+  ): Promise<Array<{ id: string; team_id: string }>> {
+    if (ids.length === 0) return [];
+    const changed = await db.transaction().execute((tx) =>
       tx
         .updateTable("capsules")
         .set({ status, status_reason: reason, last_updated: new Date() })
@@ -40,9 +45,11 @@ export function createHostMonitor(deps: HostMonitorDeps) {
         .where("status", "in", from)
         // A pause, resume or snapshot in progress settles the row itself.
         .where((eb) => eb.or([eb("lifecycle_op", "is", null), eb("lifecycle_op_until", "<", sql<Date>`now()`)]))
+        .returning(["id", "team_id"])
         .execute(),
     );
     log.info({ capsuleIds: ids, status, reason }, "capsules reconciled");
+    return changed;
   }
 
   /** Passive check: hosts without a heartbeat for 90 s. */
@@ -128,7 +135,19 @@ export function createHostMonitor(deps: HostMonitorDeps) {
     }
     await setStatus(toRunning, ["missing"], "running", "");
     await setStatus(toPaused, ["missing"], "paused", "host_lost");
-    for (const [reason, ids] of toPausedByAgent) await setStatus(ids, ["running"], "paused", reason);
+    for (const [reason, ids] of toPausedByAgent) {
+      // An auto-pause is audited as a system pause with status info (reference §7), which also notifies channels.
+      for (const c of await setStatus(ids, ["running"], "paused", reason)) {
+        await audit.record("system", {
+          resource_type: "sandbox",
+          resource_id: c.id,
+          action: "pause",
+          status: "info",
+          teamId: c.team_id,
+          metadata: { reason },
+        });
+      }
+    }
     await setStatus(toStopped, ["running", "paused", "missing"], "stopped", "host_lost");
     // Capsules the agent runs that the database has stopped (or never knew): destroy them.
     const strays = [...alive.keys()].filter((id) => !known.has(id));
