@@ -229,8 +229,9 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
      * then destroys the capsule (reference §1.2 `POST /v1/admin/capsules/{id}/snapshot`; also the last step of a
      * template build). An existing platform template of that name is overwritten. The capsule must be the platform
      * team's (404 otherwise) and running or paused (409 `invalid_state`); the seeded base images cannot be replaced
-     * (409 `name_reserved`). `defaults` become the template's `default_user` / `default_env` (default root, none).
-     * The capsule stays (paused) when the snapshot fails; a failed destroy afterwards is logged, not thrown.
+     * (409 `name_reserved`). `opts.defaultUser` / `opts.defaultEnv` become the template's `default_user` /
+     * `default_env` (default root, none). The capsule is kept when the snapshot fails (in the state the agent
+     * reports); a failed destroy after a successful snapshot is logged, not thrown.
      */
     async snapshotAsPlatformTemplate(
       capsuleId: string,
