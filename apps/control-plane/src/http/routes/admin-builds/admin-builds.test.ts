@@ -176,6 +176,13 @@ describe("admin template builds (/v1/admin/builds)", () => {
     assert.equal((await asAdmin("GET", "/v1/admin/builds")).json.length, 0, "nothing was queued");
   });
 
+  it("documents every build route in the OpenAPI document", async () => {
+    const doc = (await h.req("GET", "/openapi.yaml")).body;
+    for (const path of ["/v1/admin/builds:", "/v1/admin/builds/{id}:", "/v1/admin/builds/{id}/cancel:"]) {
+      assert.ok(doc.includes(path), `${path} missing from /openapi.yaml`);
+    }
+  });
+
   it("refuses an archive over 100 MB with 413 too_large", async () => {
     const big = Buffer.alloc(100 * 1024 * 1024 + 1);
     big[0] = 0x1f;
