@@ -367,6 +367,43 @@ describe("admin template builds (/v1/admin/builds)", () => {
     assert.ok(!shell.scripts.some((s) => s.includes("after")));
   });
 
+  /** Queues a build whose only step blocks, starts workers and waits until that step runs; returns its capsule. */
+  const blockedBuild = async (name: string) => {
+    const id = await submit({ name, recipe: ["RUN block-forever", "RUN after"], skip_pre_post: true });
+    const w = startWorkers();
+    const deadline = Date.now() + 10_000;
+    while (!shell.scripts.some((s) => s.includes("block-forever")) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const capsuleId = (await asAdmin("GET", `/v1/admin/builds/${id}`)).json.sandbox_id as string;
+    return { id, capsuleId, w };
+  };
+  const waitStopped = async (capsuleId: string) => {
+    const deadline = Date.now() + 10_000;
+    while ((await capsuleStatus(capsuleId)) !== "stopped" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(await capsuleStatus(capsuleId), "stopped");
+  };
+
+  it("stops a build cancelled through another control plane at its next lease renewal", async () => {
+    const { id, capsuleId } = await blockedBuild("cancelled-elsewhere");
+    // What another replica's cancel route writes; nothing tells this process directly.
+    await h.db.db.updateTable("template_builds").set({ status: "cancelled" }).where("id", "=", id).execute();
+    await waitStopped(capsuleId);
+    assert.equal((await asAdmin("GET", `/v1/admin/builds/${id}`)).json.status, "cancelled");
+    assert.ok(!shell.scripts.some((s) => s.includes("after")));
+  });
+
+  it("records builds running at shutdown as failed and destroys their capsules", async () => {
+    const { id, capsuleId, w } = await blockedBuild("at-shutdown");
+    await w.stop();
+    workers = workers.filter((x) => x !== w);
+    const b = (await asAdmin("GET", `/v1/admin/builds/${id}`)).json;
+    assert.deepEqual([b.status, b.error], ["failed", "the control plane stopped during the build"]);
+    assert.equal(await capsuleStatus(capsuleId), "stopped");
+  });
+
   it("fails a build whose control plane stopped renewing its lease, and destroys its capsule", async () => {
     const id = await submit({ name: "orphan", recipe: ["RUN true"], skip_pre_post: true });
     const capsuleId = await (async () => {
@@ -381,6 +418,7 @@ describe("admin template builds (/v1/admin/builds)", () => {
     startWorkers({ run: async () => assert.fail("a lapsed build must not be run again") });
     const b = await waitFor(id, ["failed"]);
     assert.match(b.error, /stopped responding/);
-    if (capsuleId) assert.equal(await capsuleStatus(capsuleId), "stopped");
+    assert.ok(capsuleId, "an admin capsule stands in for the build capsule");
+    await waitStopped(capsuleId);
   });
 });
