@@ -15,7 +15,7 @@ import { type Client, Code, ConnectError, createClient } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { filesystem as fsPb, process as pb } from "@wrenn/protocol";
 import type { AgentProcess } from "./agent-harness/agent-process.ts";
-import { cleanupRoot, vmSkipReason, waitFor } from "./agent-harness/vm-host.ts";
+import { cleanupRoot, processesMentioning, vmSkipReason, waitFor } from "./agent-harness/vm-host.ts";
 import { assertGone, FIRST_CREATE_MS, OP_MS, sh, startAgent } from "./persist-harness.ts";
 
 const skip = vmSkipReason();
@@ -243,6 +243,20 @@ describe("envd inside a capsule VM", { skip, timeout: 900_000 }, () => {
       assert.equal(r.end?.exitCode, 0);
       const after = await proc.list({}, { timeoutMs: STEP_MS });
       assert.ok(!after.processes.some((p) => p.tag === "e2e-bg"), "an ended process leaves the list");
+    });
+
+    it("runs envd without V8's JIT under TCG, and no process it starts inherits that setting", async () => {
+      // The agent passes NODE_OPTIONS=--jitless on the kernel command line of TCG guests only; init's environment
+      // carries it to envd.
+      const [qemu] = await processesMentioning(`wrenn-${CAPSULE}`);
+      assert.ok(qemu, "the capsule's QEMU runs");
+      const isTcg = (await readFile(`/proc/${qemu}/cmdline`, "utf8")).split("\0").some((a) => a.startsWith("tcg"));
+      const envdEnv = await run(
+        "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = envd ] && tr '\\0' '\\n' < $p/environ; done | grep '^NODE_OPTIONS=' || true",
+      );
+      assert.equal(envdEnv.stdout.trim(), isTcg ? "NODE_OPTIONS=--jitless" : "");
+      const own = await run("env | grep '^NODE_OPTIONS=' || echo none");
+      assert.equal(own.stdout.trim(), "none");
     });
 
     it("runs a process as the image's unprivileged user, who is denied root's files", async () => {
