@@ -56,6 +56,16 @@ try {
     args: ["-c", "head -c 8M /dev/urandom > /root/blob; nohup python3 -m http.server 8000 >/dev/null 2>&1 &"],
     timeoutMs: 60_000,
   });
+  // Measured on a quiet guest and host: the server has finished starting (python's start takes seconds under TCG and
+  // would otherwise run inside the first cycles), and the pool's refill after the create is done.
+  await execInGuest(manager.get(id).envd, "python3", {
+    args: [
+      "-c",
+      "import time, urllib.request\nfor _ in range(600):\n  try: urllib.request.urlopen('http://127.0.0.1:8000/', timeout=1); break\n  except OSError: time.sleep(0.1)",
+    ],
+    timeoutMs: 120_000,
+  });
+  await manager.poolsIdle();
 
   const pause: number[] = [];
   const pauseSave: number[] = [];

@@ -61,7 +61,7 @@ export function escapeOptionValue(value: string): string {
  *   their own, so they never see it. Why: under TCG all guest machine code is translated before it runs, again from
  *   scratch after every restore. JIT'd code is new machine code per function (and code-page writes flush
  *   translations), while the interpreter's handlers are shared by all JavaScript. Measured here: resume to envd
- *   answering p50 589 → 387 ms, envd's overhead on /bin/true in the guest p50 48.7 → 39.3 ms (p95 212 → 106 ms).
+ *   answering p50 536 → 412 ms (bench/persist-pause-resume.ts), envd's overhead on /bin/true in the guest p50 48.7 → 39.3 ms (p95 212 → 106 ms).
  *   On KVM nothing is translated, so the JIT stays on there.
  */
 export function tcgKernelArgs(tscKhz: number): string {
