@@ -41,6 +41,10 @@ export class EnvdServer {
     socket.once("close", () => this.sockets.delete(socket));
     socket.on("error", () => socket.destroy());
     socket.setNoDelay(true);
+    // A pause or snapshot restore leaves the guest with connections whose host end is gone, and nothing would ever
+    // close an idle one (HTTP/2 sessions have no idle timeout). Keepalive probes after 60 s of silence reach QEMU's
+    // user network, which answers a connection it does not know with a reset, so the socket is closed.
+    socket.setKeepAlive(true, 60_000);
     let head: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
