@@ -2,21 +2,38 @@
  * Exec round trip through the control plane and the agent, minus the same exec sent straight to envd
  * (issue 4: ≤ 5 ms p50). Starts a real local stack (control plane + agent + QEMU VM), creates one capsule and
  * alternates, N times each: `POST /v1/capsules/{id}/exec` of `true`, and envd `Process.Start` of `true` on the
- * capsule's forwarded port with its access token (read from the agent's capsule.json). Prints p50/p95 of both and
- * of the difference. Usage: node --import tsx bench/cp-exec-overhead.ts [runs=30]   (root; images built)
+ * capsule's forwarded port with its access token (read from the agent's capsule.json); and the agent's Exec RPC
+ * itself, which splits the overhead between the control plane and the agent. Prints p50/p95 of each and of the
+ * differences. The control plane uses its embedded PGlite unless WRENN_TEST_DATABASE_URL names a PostgreSQL server
+ * (scripts/pg-test.sh start prints one), where a throwaway database is made.
+ * Usage: [WRENN_TEST_DATABASE_URL=…] node --import tsx bench/cp-exec-overhead.ts [runs=30]   (root; images built)
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { process as envdProcess } from "@wrenn/protocol";
+import { process as envdProcess, hostagent } from "@wrenn/protocol";
+import pg from "pg";
 import { startTestStack } from "../apps/cli/src/testing/e2e-stack.ts";
+import { h2cTransport } from "../apps/control-plane/src/agents/agent-pool.ts";
 import { printLatencies } from "./percentiles.ts";
 
 const RUNS = Number(process.argv[2] ?? 30);
 const line = (label: string, xs: number[]) => printLatencies(label, xs, 40, 1);
 
-const stack = await startTestStack();
+const adminUrl = process.env.WRENN_TEST_DATABASE_URL;
+const dbName = `wrenn_exec_bench_${process.pid}`;
+let databaseUrl: string | undefined;
+if (adminUrl) {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${dbName}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${dbName}`;
+  databaseUrl = url.toString();
+}
+const stack = await startTestStack({ databaseUrl });
 try {
   const headers = { "x-api-key": stack.apiKey, "content-type": "application/json" };
   const created = await fetch(`${stack.baseUrl}/v1/capsules`, {
@@ -32,6 +49,19 @@ try {
     envdProcess.Process,
     createConnectTransport({ baseUrl: `http://127.0.0.1:${record.hostPort}`, httpVersion: "1.1" }),
   );
+
+  // The agent's own RPC, as the control plane calls it: splits the overhead between the two hops.
+  const { agent_key: agentKey } = JSON.parse(await readFile(join(stack.filesRootDir, "host-token"), "utf8")) as {
+    agent_key: string;
+  };
+  const agentHop = h2cTransport({ id: stack.hostId, address: stack.agentAddress, agentKey });
+  const agent = createClient(hostagent.HostAgentService, agentHop.transport);
+  const viaAgent = async () => {
+    const t = performance.now();
+    const r = await agent.exec({ capsuleId: capsule.id, cmd: "true", args: ["x"], envs: {}, cwd: "", timeoutSec: 30 });
+    if (r.exitCode !== 0) throw new Error(`exec via agent: exit ${r.exitCode}`);
+    return performance.now() - t;
+  };
 
   const viaApi = async () => {
     const t = performance.now();
@@ -57,25 +87,43 @@ try {
 
   for (let i = 0; i < 3; i++) {
     await viaApi();
+    await viaAgent();
     await direct();
   }
   const api: number[] = [];
+  const rpc: number[] = [];
   const env: number[] = [];
   const diff: number[] = [];
+  const cpShare: number[] = [];
+  const agentShare: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const a = await viaApi();
+    const g = await viaAgent();
     const d = await direct();
     api.push(a);
+    rpc.push(g);
     env.push(d);
     diff.push(a - d);
+    cpShare.push(a - g);
+    agentShare.push(g - d);
   }
   console.log(
-    `exec of \`true\` in one capsule, ${RUNS} alternating runs (load ${(await readFile("/proc/loadavg", "utf8")).split(" ")[0]})`,
+    `exec of \`true\` in one capsule, control plane on ${databaseUrl ? "PostgreSQL" : "PGlite"}, ${RUNS} alternating runs (load ${(await readFile("/proc/loadavg", "utf8")).split(" ")[0]})`,
   );
   line("via control plane + agent", api);
+  line("agent RPC (no control plane)", rpc);
   line("straight to envd", env);
   line("overhead (pairwise difference)", diff);
+  line("  control plane's share (API − agent RPC)", cpShare);
+  line("  agent's share (agent RPC − envd)", agentShare);
   await fetch(`${stack.baseUrl}/v1/capsules/${capsule.id}`, { method: "DELETE", headers });
+  agentHop.close?.();
 } finally {
   await stack.teardown();
+  if (adminUrl) {
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`drop database if exists ${dbName}`);
+    await admin.end();
+  }
 }
