@@ -1,6 +1,6 @@
-import { type Kysely, sql } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { Logger } from "pino";
-import type { Database } from "../db/schema.ts";
+import type { AuditLogsTable, Database } from "../db/schema.ts";
 import type { ChannelService, Subscriber } from "./channel-service.ts";
 import { type ChannelEvent, eventFromAuditRow } from "./events.ts";
 import { type DeliveryContext, PROVIDERS } from "./providers/index.ts";
@@ -28,18 +28,8 @@ export interface ChannelDispatcherDeps {
   batchSize?: number;
 }
 
-interface AuditRow {
-  id: string;
-  team_id: string;
-  actor_type: "user" | "api_key" | "system";
-  actor_id: string | null;
-  actor_name: string | null;
-  resource_type: string;
-  resource_id: string | null;
-  action: string;
-  scope: "team" | "admin";
-  created_at: Date;
-}
+/** The audit columns an event is made from (status and metadata are not part of events). */
+type AuditRow = Omit<Selectable<AuditLogsTable>, "status" | "metadata">;
 
 /**
  * Delivers channel notifications from the audit log, which is the outbox: each run reads the rows after a
