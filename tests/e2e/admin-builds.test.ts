@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   type ApiAnswer,
+  execSh,
   skipReason,
   stackApi,
   startTestStack,
@@ -66,16 +67,7 @@ async function finished(id: string, timeoutMs = 1_200_000): Promise<ApiAnswer["j
 }
 
 /** Runs a command in a team capsule and returns its stdout, asserting exit 0. */
-async function sh(capsuleId: string, cmd: string): Promise<string> {
-  const r = await asTeam("POST", `/v1/capsules/${capsuleId}/exec`, {
-    cmd: "/bin/sh",
-    args: ["-c", cmd],
-    timeout_sec: 60,
-  });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  assert.equal(r.json.exit_code, 0, `${cmd}: ${r.json.stderr}`);
-  return String(r.json.stdout).trim();
-}
+const sh = (capsuleId: string, cmd: string) => execSh(asTeam, `/v1/capsules/${capsuleId}`, cmd);
 
 const CONTENT = `built-file-${Date.now().toString(36)}`;
 const FETCH =

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
-import { type ApiAnswer, skipReason, startTestStack, type TestStack } from "../../apps/cli/src/testing/e2e-stack.ts";
+import {
+  type ApiAnswer,
+  execSh,
+  pollUntil,
+  skipReason,
+  startTestStack,
+  type TestStack,
+} from "../../apps/cli/src/testing/e2e-stack.ts";
 
 const skip = skipReason();
 let stack: TestStack;
@@ -44,26 +51,6 @@ async function call(auth: Record<string, string>, method: string, path: string, 
 /** The stack's admin (a user JWT: admin routes refuse API keys). */
 const asAdmin = (method: string, path: string, body?: unknown) =>
   call({ authorization: `Bearer ${stack.jwt}` }, method, path, body);
-
-/** Runs a shell command in the foreground through `exec` at `base` and returns its stdout (asserting exit 0). */
-async function sh(as: typeof asAdmin, base: string, cmd: string): Promise<string> {
-  const r = await as("POST", `${base}/exec`, { cmd: "/bin/sh", args: ["-c", cmd], timeout_sec: 60 });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  assert.equal(r.json.exit_code, 0, `${cmd}: ${r.json.stderr}`);
-  return String(r.json.stdout).trim();
-}
-
-/** Polls `read` until `ok` holds, failing with the last value after `timeoutMs`. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  assert.fail(`${what}: still ${JSON.stringify(last)} after ${timeoutMs / 1000} s`);
-}
 
 /** GET `path` of guest port `port` through the control plane's port proxy (`Host: {port}-{id}.localhost`). */
 function proxiedGet(id: string, port: number, path: string): Promise<{ status: number; body: string }> {
@@ -120,9 +107,9 @@ describe("platform templates from admin capsules", { skip, timeout: 1_800_000 },
       tag: "web",
     });
     assert.equal(bg.status, 202, JSON.stringify(bg.json));
-    await until(
+    await pollUntil(
       "the admin capsule's server",
-      () => sh(asAdmin, admin, `${FETCH} || true`),
+      () => execSh(asAdmin, admin, `${FETCH} || true`),
       (v) => v === CONTENT,
       120_000,
     );
@@ -145,7 +132,7 @@ describe("platform templates from admin capsules", { skip, timeout: 1_800_000 },
       assert.equal(read.status, 200);
       assert.equal(read.json, CONTENT);
       // The server restored from the snapshot answers without being started again.
-      assert.equal(await sh(asTeam, mine, FETCH), CONTENT);
+      assert.equal(await execSh(asTeam, mine, FETCH), CONTENT);
       const viaProxy = await proxiedGet(clone.json.id, 8000, "/hello.txt");
       assert.deepEqual([viaProxy.status, viaProxy.body], [200, CONTENT]);
     } finally {

@@ -7,7 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { skipReason, stackApi, startTestStack, type TestStack } from "../../apps/cli/src/testing/e2e-stack.ts";
+import {
+  execSh,
+  pollUntil,
+  skipReason,
+  stackApi,
+  startTestStack,
+  type TestStack,
+} from "../../apps/cli/src/testing/e2e-stack.ts";
 
 const skip = skipReason();
 let stack: TestStack;
@@ -24,26 +31,8 @@ after(async () => {
 
 /** One REST call with the stack's API key; returns status and decoded body. */
 const api = stackApi(() => stack, 600_000);
-
-/** Runs a shell command in the foreground and returns its stdout (asserting exit 0). */
-async function sh(id: string, cmd: string): Promise<string> {
-  const r = await api("POST", `/v1/capsules/${id}/exec`, { cmd: "/bin/sh", args: ["-c", cmd], timeout_sec: 60 });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  assert.equal(r.json.exit_code, 0, `${cmd}: ${r.json.stderr}`);
-  return String(r.json.stdout).trim();
-}
-
-/** Polls `read` until `ok` holds, failing with the last value after `timeoutMs`. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  assert.fail(`${what}: still ${JSON.stringify(last)} after ${timeoutMs / 1000} s`);
-}
+/** Runs a shell command in the capsule and returns its stdout (asserting exit 0). */
+const sh = (id: string, cmd: string) => execSh(api, `/v1/capsules/${id}`, cmd);
 
 const COUNTER = "i=0; while :; do i=$((i+1)); echo $i > /root/counter; sleep 0.2; done";
 const SERVER = "cd /root && echo hello-from-template > hello.txt && exec python3 -m http.server 8000";
@@ -66,7 +55,7 @@ describe("persistent capsules through the control plane", { skip, timeout: 1_800
       });
       assert.equal(bg.status, 202, JSON.stringify(bg.json));
     }
-    await until(
+    await pollUntil(
       "the server",
       () => sh(source, `${FETCH} || true`),
       (v) => v === "hello-from-template",
@@ -86,7 +75,7 @@ describe("persistent capsules through the control plane", { skip, timeout: 1_800
     assert.notEqual(r.json.host_ip, c.json.host_ip, "a resumed capsule gets a new endpoint");
     assert.equal(await sh(source, "pgrep -f 'while :' | head -1"), pid, "the same process, not a restart");
     const n1 = Number(await sh(source, "cat /root/counter"));
-    const n2 = await until(
+    const n2 = await pollUntil(
       "the counter",
       async () => Number(await sh(source, "cat /root/counter")),
       (v) => v > n1,
@@ -130,7 +119,7 @@ describe("persistent capsules through the control plane", { skip, timeout: 1_800
     const c = await api("POST", "/v1/capsules", { template: "minimal", timeout_sec: 5 });
     assert.equal(c.status, 201, JSON.stringify(c.json));
     // Agent reaper (2 s) plus one host-monitor pass (15 s), with slack for a loaded machine.
-    const paused = await until(
+    const paused = await pollUntil(
       "auto-pause",
       async () => (await api("GET", `/v1/capsules/${c.json.id}`)).json,
       (v) => v.status === "paused",

@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
-import { skipReason, stackApi, startTestStack, type TestStack } from "../../apps/cli/src/testing/e2e-stack.ts";
+import {
+  pollUntil,
+  skipReason,
+  stackApi,
+  startTestStack,
+  type TestStack,
+} from "../../apps/cli/src/testing/e2e-stack.ts";
 
 const skip = skipReason();
 let stack: TestStack;
@@ -70,18 +76,6 @@ function proxied(
     };
     next(0);
   });
-}
-
-/** Polls `read` until `ok` holds; fails with the last value after `timeoutMs`. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  assert.fail(`${what}: still ${JSON.stringify(last)} after ${timeoutMs / 1000} s`);
 }
 
 const FILE_SERVER =
@@ -173,11 +167,12 @@ describe("port proxy through the control plane", { skip, timeout: 600_000 }, () 
   });
 
   it("serves a file from a server in the capsule, keeping trailing slashes and redirects", async () => {
-    const r = await until(
+    const r = await pollUntil(
       "the file server through the proxy",
       () => proxied(id, 8000, "/hello.txt"),
       (v) => v.status === 200,
       90_000,
+      500,
     );
     assert.equal(r.body.toString(), "hello-through-the-proxy\n");
     const redirect = await proxied(id, 8000, "/dir");
@@ -189,11 +184,12 @@ describe("port proxy through the control plane", { skip, timeout: 600_000 }, () 
   });
 
   it("streams a request body to a server in the capsule and its answer back", async () => {
-    await until(
+    await pollUntil(
       "the echo server",
       () => proxied(id, 8001, "/", { method: "POST" }),
       (v) => v.status === 200,
       60_000,
+      500,
     );
     const chunks = Array.from({ length: 32 }, (_, i) => Buffer.alloc(16 * 1024, 97 + (i % 26)));
     const r = await proxied(id, 8001, "/upload", { method: "POST", chunks });
@@ -236,11 +232,12 @@ describe("port proxy through the control plane", { skip, timeout: 600_000 }, () 
         ws.terminate();
       }
     };
-    const r = await until(
+    const r = await pollUntil(
       "the WebSocket echo",
       () => echo().catch((err: Error) => err.message),
       (v) => v === "first,second",
       60_000,
+      500,
     );
     assert.equal(r, "first,second");
   });

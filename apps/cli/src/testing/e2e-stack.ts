@@ -2,6 +2,7 @@
  * The end-to-end harness for the SDK and CLI tests: a real stack (control plane + host agent + QEMU VMs) in a
  * temporary data directory, sharing the built kernels and images of `/var/lib/wrenn`, torn down completely.
  */
+import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,4 +104,36 @@ export function stackApi(stack: () => TestStack, timeoutMs = 600_000) {
     const text = await res.text();
     return { status: res.status, json: text ? JSON.parse(text) : undefined };
   };
+}
+
+/** A REST caller as `stackApi` returns (or one with other credentials). */
+export type StackCall = (method: string, path: string, body?: unknown) => Promise<ApiAnswer>;
+
+/**
+ * Runs `cmd` under /bin/sh in the foreground through `POST {capsulePath}/exec` (a team or an admin capsule route)
+ * and returns its trimmed stdout, asserting the call succeeded and the command exited 0.
+ */
+export async function execSh(call: StackCall, capsulePath: string, cmd: string): Promise<string> {
+  const r = await call("POST", `${capsulePath}/exec`, { cmd: "/bin/sh", args: ["-c", cmd], timeout_sec: 60 });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(r.json.exit_code, 0, `${cmd}: ${r.json.stderr}`);
+  return String(r.json.stdout).trim();
+}
+
+/** Polls `read` every `everyMs` until `ok` holds and returns that value; fails with the last one after `timeoutMs`. */
+export async function pollUntil<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs: number,
+  everyMs = 1000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await read();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  assert.fail(`${what}: still ${JSON.stringify(last)} after ${timeoutMs / 1000} s`);
 }
