@@ -116,6 +116,39 @@ try {
   line("overhead (pairwise difference)", diff);
   line("  control plane's share (API − agent RPC)", cpShare);
   line("  agent's share (agent RPC − envd)", agentShare);
+
+  // The same two layers on a call that starts nothing in the guest (envd's process list): what they cost when the
+  // emulator is not busy running a command on one of the two cores.
+  const listViaApi = async () => {
+    const t = performance.now();
+    const res = await fetch(`${stack.baseUrl}/v1/capsules/${capsule.id}/processes`, { headers });
+    if (res.status !== 200) throw new Error(`list via API: ${res.status}`);
+    await res.json();
+    return performance.now() - t;
+  };
+  const listDirect = async () => {
+    const t = performance.now();
+    await envd.list({}, { headers: { "X-Access-Token": record.accessToken } });
+    return performance.now() - t;
+  };
+  const listApi: number[] = [];
+  const listEnvd: number[] = [];
+  const listDiff: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await listViaApi();
+    await listDirect();
+  }
+  for (let i = 0; i < RUNS; i++) {
+    const a = await listViaApi();
+    const d = await listDirect();
+    listApi.push(a);
+    listEnvd.push(d);
+    listDiff.push(a - d);
+  }
+  line("process list via control plane + agent", listApi);
+  line("process list straight to envd", listEnvd);
+  line("  overhead (pairwise difference)", listDiff);
+
   await fetch(`${stack.baseUrl}/v1/capsules/${capsule.id}`, { method: "DELETE", headers });
   agentHop.close?.();
 } finally {
