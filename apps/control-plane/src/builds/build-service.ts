@@ -13,15 +13,10 @@ import { parseRecipe, RecipeError } from "./recipe.ts";
 import { totalSteps } from "./step-scripts.ts";
 
 /** What `POST /v1/admin/builds` carries (defaults applied by the route schema). */
-export interface BuildInput {
-  name: string;
-  base_template: string;
-  recipe: string[];
-  healthcheck: string;
-  vcpus: number;
-  memory_mb: number;
-  skip_pre_post: boolean;
-}
+export type BuildInput = Pick<
+  BuildView,
+  "name" | "base_template" | "recipe" | "healthcheck" | "vcpus" | "memory_mb" | "skip_pre_post"
+>;
 
 /** Dependencies of the build service. */
 export interface BuildServiceDeps {
