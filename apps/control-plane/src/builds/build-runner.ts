@@ -7,6 +7,7 @@ import { PLATFORM_TEAM_ID } from "../ids.ts";
 import type { CapsuleService } from "../services/capsule-service.ts";
 import { capsuleOfTeam, targetOf } from "../services/capsule-store.ts";
 import type { SnapshotService } from "../services/snapshot-service.ts";
+import { teamTemplate } from "../services/template-store.ts";
 import { detectArchiveType } from "./archive-type.ts";
 import { type BuildRow, dropArchive, finishBuild, loadArchive, updateRunningBuild } from "./build-store.ts";
 import { runGuestShell, type ShellResult } from "./guest-shell.ts";
@@ -137,12 +138,8 @@ export async function runBuild(deps: BuildRunnerDeps, build: BuildRow, signal: A
     const defaults = templateDefaults(state);
     await deps.snapshots.snapshotAsPlatformTemplate(c.id, build.name, { actor: "system", ...defaults });
     snapshotted = true;
-    const tpl = await db
-      .selectFrom("templates")
-      .select("id")
-      .where("team_id", "=", PLATFORM_TEAM_ID)
-      .where("name", "=", build.name)
-      .executeTakeFirstOrThrow();
+    const tpl = await teamTemplate(db, PLATFORM_TEAM_ID, build.name);
+    if (!tpl) throw new Error(`template ${build.name} is missing right after its snapshot`);
     const done = await finishBuild(db, build.id, {
       status: "success",
       template_id: tpl.id,

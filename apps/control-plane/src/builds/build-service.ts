@@ -5,7 +5,7 @@ import type { Database } from "../db/schema.ts";
 import { errors } from "../errors.ts";
 import { newId, PLATFORM_TEAM_ID } from "../ids.ts";
 import type { AuditLog } from "../services/audit-log.ts";
-import { PLATFORM_TEMPLATES } from "../services/template-store.ts";
+import { PLATFORM_TEMPLATES, teamTemplate } from "../services/template-store.ts";
 import { detectArchiveType } from "./archive-type.ts";
 import { type BuildView, buildView } from "./build-store.ts";
 import { parseHealthcheck } from "./healthcheck.ts";
@@ -59,12 +59,7 @@ export function createBuildService(deps: BuildServiceDeps) {
       if (archive && !detectArchiveType(archive)) {
         throw errors.invalidRequest("archive must be a tar, tar.gz or zip file");
       }
-      const base = await db
-        .selectFrom("templates")
-        .select("id")
-        .where("team_id", "=", PLATFORM_TEAM_ID)
-        .where("name", "=", input.base_template)
-        .executeTakeFirst();
+      const base = await teamTemplate(db, PLATFORM_TEAM_ID, input.base_template);
       if (!base) throw errors.invalidRequest(`base_template ${input.base_template} is not a platform template`);
       const id = newId("bld");
       const row = await db.transaction().execute(async (tx) => {
