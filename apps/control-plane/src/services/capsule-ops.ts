@@ -5,7 +5,8 @@ import { agentErrorToWrenn } from "../agents/connect-errors.ts";
 import type { Database } from "../db/schema.ts";
 import { errors } from "../errors.ts";
 import { randomHex } from "../ids.ts";
-import { capsuleOfTeam, targetOf } from "./capsule-store.ts";
+import { type CapsuleWithHost, capsuleOfTeam, targetOf } from "./capsule-store.ts";
+import type { CapsuleViewCache } from "./capsule-view-cache.ts";
 
 /** Foreground exec request (reference §1.2 Exec, plus envs and cwd honoured in the foreground). */
 export interface ExecInput {
@@ -28,14 +29,33 @@ function decodeUtf8(b: Uint8Array): string | undefined {
 }
 
 /** Commands, processes and files of running capsules, through the capsule's host agent. */
-export function createCapsuleOps(db: Kysely<Database>, agents: AgentPool, opts: { touchEveryMs?: number } = {}) {
+export function createCapsuleOps(
+  db: Kysely<Database>,
+  agents: AgentPool,
+  opts: {
+    touchEveryMs?: number;
+    cache?: CapsuleViewCache<CapsuleWithHost>;
+    /**
+     * Where `last_active_at` is written: a handle outside the write watch that empties the read caches, since no
+     * cached read depends on that column within its window, and a busy capsule's activity would otherwise empty
+     * them for every capsule once a second. Defaults to `db`.
+     */
+    activityDb?: Kysely<Database>;
+  } = {},
+) {
   const touchEveryMs = opts.touchEveryMs ?? 1000;
+  const { cache } = opts;
+  const activityDb = opts.activityDb ?? db;
   /**
    * The team's running capsule and its agent client; 404 for others' capsules, 409 when not running. Every caller is
    * user activity (exec, streams, PTY, process and file calls), so it bumps `last_active_at` (reference §1.2).
+   *
+   * The rows may come from `cache` (one PostgreSQL round trip less on every exec and file call). A capsule another
+   * replica paused or destroyed within the cache's window still reaches its agent, which refuses the call itself.
    */
   async function running(teamId: string, id: string, action: string): Promise<{ client: AgentClient; id: string }> {
-    const c = await capsuleOfTeam(db, teamId, id);
+    const load = () => capsuleOfTeam(db, teamId, id);
+    const c = await (cache ? cache.get(teamId, id, load) : load());
     if (c.status !== "running") throw errors.invalidState(id, c.status, action);
     const client = agents.client(targetOf(c));
     touch(id);
@@ -55,7 +75,8 @@ export function createCapsuleOps(db: Kysely<Database>, agents: AgentPool, opts: 
     if (lastTouched.size > 10_000) {
       for (const [k, at] of lastTouched) if (at + touchEveryMs <= now) lastTouched.delete(k);
     }
-    db.updateTable("capsules")
+    activityDb
+      .updateTable("capsules")
       .set({ last_active_at: new Date() })
       .where("id", "=", id)
       .execute()

@@ -152,3 +152,49 @@ describe("GET /v1/capsules/{id} with the cache on", () => {
     assert.equal((await h.req("GET", `/v1/capsules/${id}`, { key: otherKey })).status, 404);
   });
 });
+
+describe("exec, process and file calls with the cache on", () => {
+  let h: Harness;
+  let key: string;
+  let admin: TestUser;
+
+  before(async () => {
+    h = await Harness.start({ capsuleCacheMs: 60_000 });
+    admin = await h.user("admin");
+    key = await h.apiKey(admin);
+    await h.onlineHost(admin);
+  });
+  after(() => h.close());
+
+  const exec = (id: string, k = key) => h.req("POST", `/v1/capsules/${id}/exec`, { key: k }, { cmd: "true" });
+
+  it("routes on the cached rows, and sees this replica's own pause and destroy at once", async () => {
+    const id = await h.capsule(key);
+    assert.equal((await exec(id)).status, 200);
+    // Another replica's write is not seen within the window: the call still goes to the agent.
+    await h.db.db.updateTable("capsules").set({ status: "paused" }).where("id", "=", id).execute();
+    assert.equal((await exec(id)).status, 200);
+    await h.db.db.updateTable("capsules").set({ status: "running" }).where("id", "=", id).execute();
+
+    assert.equal((await h.req("POST", `/v1/capsules/${id}/pause`, { key })).status, 200);
+    const paused = await exec(id);
+    assert.equal(paused.status, 409, paused.body);
+    assert.equal(paused.json.error.code, "invalid_state");
+    assert.equal((await h.req("POST", `/v1/capsules/${id}/resume`, { key })).status, 200);
+    assert.equal((await exec(id)).status, 200);
+    assert.equal((await h.req("DELETE", `/v1/capsules/${id}`, { key })).status, 204);
+    // The row stays (stopped), so the answer is the state error, as without the cache.
+    const gone = await exec(id);
+    assert.equal(gone.status, 409, gone.body);
+    assert.equal((await h.req("GET", `/v1/capsules/${id}/processes`, { key })).status, 409);
+  });
+
+  it("never routes one team's call to another team's capsule", async () => {
+    const id = await h.capsule(key);
+    assert.equal((await exec(id)).status, 200);
+    const otherKey = await h.apiKey(await h.user("other-exec"));
+    const r = await exec(id, otherKey);
+    assert.equal(r.status, 404, r.body);
+    assert.equal((await h.req("GET", `/v1/capsules/${id}/files?path=/etc/hostname`, { key: otherKey })).status, 404);
+  });
+});

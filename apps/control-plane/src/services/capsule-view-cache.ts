@@ -10,12 +10,13 @@ export interface CapsuleViewCacheOptions {
 }
 
 /**
- * A short-lived memory of `GET /v1/capsules/{id}` answers, keyed by team and capsule. Any write to the capsules
- * table through this process empties it at once (see `invalidate`, driven by db/write-watch.ts), so this replica
- * never serves a state older than its own last change; writes by other replicas show within `ttlMs`.
+ * A short-lived memory of capsule reads, keyed by team and capsule: `GET /v1/capsules/{id}` answers, and the
+ * capsule + host rows that route a call to its agent. Any write to the tables they come from through this process
+ * empties it at once (see `invalidate`, driven by db/write-watch.ts), so this replica never serves a state older
+ * than its own last change; writes by other replicas show within `ttlMs`.
  */
-export class CapsuleViewCache {
-  private readonly entries = new Map<string, { view: CapsuleView; at: number; generation: number }>();
+export class CapsuleViewCache<T = CapsuleView> {
+  private readonly entries = new Map<string, { view: T; at: number; generation: number }>();
   private generation = 0;
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -32,7 +33,7 @@ export class CapsuleViewCache {
   }
 
   /** The cached answer, or `load()`'s (cached unless a write happened while it ran). Errors are not cached. */
-  async get(teamId: string, id: string, load: () => Promise<CapsuleView>): Promise<CapsuleView> {
+  async get(teamId: string, id: string, load: () => Promise<T>): Promise<T> {
     if (this.opts.ttlMs <= 0) return load();
     const key = `${teamId}\u0000${id}`;
     const hit = this.entries.get(key);

@@ -19,6 +19,7 @@ import { createAuthService } from "./auth-service.ts";
 import { createCapsuleLifecycle } from "./capsule-lifecycle.ts";
 import { createCapsuleOps } from "./capsule-ops.ts";
 import { createCapsuleService } from "./capsule-service.ts";
+import type { CapsuleWithHost } from "./capsule-store.ts";
 import { CapsuleViewCache } from "./capsule-view-cache.ts";
 import { createHostRegistration } from "./host-registration.ts";
 import { createHostService } from "./host-service.ts";
@@ -53,11 +54,16 @@ export interface ServiceDeps {
 /** Wires every service from its dependencies; the HTTP layer and the workers use the result. */
 export function createServices(deps: ServiceDeps) {
   const { log } = deps;
-  // Every service writes through this instance, so any capsule write on this replica empties the read cache.
-  const watch = new WriteWatch(new Set(["capsules"]));
+  // Every service writes through this instance, so any capsule write on this replica empties the read caches (and
+  // any host write the one that also holds the capsule's host address and key).
+  const watch = new WriteWatch(new Set(["capsules", "hosts"]));
   const db = deps.db.withPlugin(watch);
   const capsuleCache = new CapsuleViewCache({ ttlMs: deps.capsuleCacheMs ?? 1000 });
-  watch.onWrite(() => capsuleCache.invalidate());
+  const routeCache = new CapsuleViewCache<CapsuleWithHost>({ ttlMs: deps.capsuleCacheMs ?? 1000 });
+  watch.onWrite((table) => {
+    if (table === "capsules") capsuleCache.invalidate();
+    routeCache.invalidate();
+  });
   const tokens = createTokenSigner(deps.jwtSecret);
   const authn = createAuthenticator(db, tokens, { keyCacheMs: deps.keyCacheMs });
   const audit = createAuditLog(db, log);
@@ -90,7 +96,11 @@ export function createServices(deps: ServiceDeps) {
     auth,
     agents: deps.agents,
     capsules,
-    ops: createCapsuleOps(db, deps.agents, { touchEveryMs: deps.capsuleCacheMs ?? 1000 }),
+    ops: createCapsuleOps(db, deps.agents, {
+      touchEveryMs: deps.capsuleCacheMs ?? 1000,
+      cache: routeCache,
+      activityDb: deps.db,
+    }),
     snapshots,
     apiKeys: createApiKeyService(db, audit, () => authn.forgetKeys()),
     teams: createTeamService({ db, audit, mailer: deps.mailer, teamDeleted }),
