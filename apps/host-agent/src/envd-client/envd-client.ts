@@ -1,11 +1,12 @@
 /**
- * The agent's client of one guest's envd: Connect (process, filesystem) over one HTTP/2 (h2c) connection to the
- * forwarded loopback port, plus envd's plain HTTP endpoints over HTTP/1.1. Owns its connections; `close()` drops
- * every one (a template must hold no open connection when it is snapshotted).
+ * The agent's client of one guest's envd: Connect (process, filesystem) over a few pooled HTTP/1.1 connections and
+ * one HTTP/2 (h2c) connection to the forwarded loopback port (lane-transport.ts says which call takes which), plus
+ * envd's plain HTTP endpoints over HTTP/1.1. Owns its connections; `close()` drops every one (a template must hold
+ * no open connection when it is snapshotted).
  *
- * Why HTTP/2 for Connect: QEMU's user-networking port forward listens with a backlog of 1 (libslirp), so a burst of
+ * Why not only HTTP/1.1: QEMU's user-networking port forward listens with a backlog of 1 (libslirp), so a burst of
  * new connections (20-30 concurrent calls on a cold HTTP/1.1 pool) lost some to `ECONNRESET` (measured inside a
- * VM, tests/e2e/envd-in-vm.test.ts). One multiplexed connection never bursts.
+ * VM, tests/e2e/envd-in-vm.test.ts). The multiplexed connection carries what the few pooled ones cannot.
  */
 import { Agent } from "node:http";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
@@ -13,6 +14,7 @@ import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect
 import { process as envdProcess, filesystem } from "@wrenn/protocol";
 import { AgentError } from "../errors.ts";
 import { httpRequest } from "./http-request.ts";
+import { Lanes, laneTransport } from "./lane-transport.ts";
 
 /** Body of POST /init (docs/architecture.md "Host agent ↔ envd"). */
 export interface EnvdInit {
@@ -29,14 +31,27 @@ export interface EnvdInit {
   readonly macAddress?: string;
 }
 
+/** HTTP/1.1 connections to one guest's envd that the Connect calls keep open (lane-transport.ts). */
+const LANE_CONNECTIONS = 4;
+
 /** Connect client + HTTP helpers for the envd at 127.0.0.1:`port`. */
 export class EnvdClient {
   readonly port: number;
   readonly baseUrl: string;
+  /** envd's process service. Unary calls take a pooled HTTP/1.1 connection when one is free; streams HTTP/2. */
   readonly process: Client<typeof envdProcess.Process>;
+  /**
+   * The process service for streams read to their end (a foreground command): these may take a pooled HTTP/1.1
+   * connection as well. A caller must iterate the stream or break out of it, never drop it unread.
+   */
+  readonly foreground: Client<typeof envdProcess.Process>;
   readonly filesystem: Client<typeof filesystem.Filesystem>;
   #token: string | undefined;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  // Idle sockets close after 60 s, before envd's own 65 s keep-alive timeout: the client closing first means no call
+  // is ever written onto a socket the guest is closing at that moment. (A busy socket's timeout only emits an
+  // event nobody acts on.)
+  readonly #laneAgent = new Agent({ keepAlive: true, maxSockets: LANE_CONNECTIONS, timeout: 60_000 });
   readonly #sessions: Http2SessionManager;
 
   constructor(port: number, accessToken?: string) {
@@ -49,16 +64,26 @@ export class EnvdClient {
     };
     // Per-stream window 4 MiB (Node's default is 64 KiB): process output streams at full speed.
     this.#sessions = new Http2SessionManager(this.baseUrl, {}, { settings: { initialWindowSize: 4 * 1024 * 1024 } });
-    const transport = createConnectTransport({
+    // No gzip on either: over this local link compression only costs CPU on both sides (see envd's app.ts).
+    const h2 = createConnectTransport({
       baseUrl: this.baseUrl,
       httpVersion: "2",
       sessionManager: this.#sessions,
-      // No gzip: over this local link compression only costs CPU on both sides (see envd's app.ts).
       acceptCompression: [],
       interceptors: [auth],
     });
-    this.process = createClient(envdProcess.Process, transport);
-    this.filesystem = createClient(filesystem.Filesystem, transport);
+    const h1 = createConnectTransport({
+      baseUrl: this.baseUrl,
+      httpVersion: "1.1",
+      nodeOptions: { agent: this.#laneAgent },
+      acceptCompression: [],
+      interceptors: [auth],
+    });
+    const lane = { h1, h2, lanes: new Lanes(this.#laneAgent, LANE_CONNECTIONS) };
+    const calls = laneTransport({ ...lane, streamsOverH1: false });
+    this.process = createClient(envdProcess.Process, calls);
+    this.filesystem = createClient(filesystem.Filesystem, calls);
+    this.foreground = createClient(envdProcess.Process, laneTransport({ ...lane, streamsOverH1: true }));
   }
 
   /** GET /health: envd's version, or a rejection when it does not answer in time. */
@@ -188,6 +213,7 @@ export class EnvdClient {
   close(): void {
     this.#sessions.abort();
     this.#agent.destroy();
+    this.#laneAgent.destroy();
   }
 
   #authHeader(): Record<string, string> {

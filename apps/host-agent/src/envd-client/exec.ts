@@ -36,8 +36,9 @@ export async function execInGuest(envd: EnvdClient, cmd: string, o: ExecOptions)
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   let pid: number | undefined;
+  let exitCode: number | undefined;
   try {
-    const stream = envd.process.start(
+    const stream = envd.foreground.start(
       create(envdProcess.StartRequestSchema, {
         process: { cmd, args: [...(o.args ?? [])], envs: o.envs ?? {}, cwd: o.cwd || undefined },
         stdin: o.stdin !== undefined,
@@ -55,15 +56,14 @@ export async function execInGuest(envd: EnvdClient, cmd: string, o: ExecOptions)
         if (out.case === "stdout" || out.case === "pty") stdout.push(Buffer.from(out.value));
         else if (out.case === "stderr") stderr.push(Buffer.from(out.value));
       } else if (ev.case === "end") {
-        return {
-          stdout: Buffer.concat(stdout),
-          stderr: Buffer.concat(stderr),
-          exitCode: ev.value.exitCode,
-          durationMs: Date.now() - started,
-        };
+        // Not returned from inside the loop: the stream is read to its end (envd closes it right after this
+        // event), which gives its pooled connection back for the next call (lane-transport.ts).
+        exitCode = ev.value.exitCode;
       }
     }
-    throw new AgentError("guest_error", "envd closed the process stream before the command ended");
+    if (exitCode === undefined)
+      throw new AgentError("guest_error", "envd closed the process stream before the command ended");
+    return { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), exitCode, durationMs: Date.now() - started };
   } catch (err) {
     if (controller.signal.aborted && pid !== undefined) await killQuietly(envd, pid);
     if (controller.signal.reason instanceof AgentError) throw controller.signal.reason;
@@ -71,6 +71,8 @@ export async function execInGuest(envd: EnvdClient, cmd: string, o: ExecOptions)
   } finally {
     clearTimeout(timer);
     o.signal?.removeEventListener("abort", onAbort);
+    // Ends the request however the call went (a no-op once the stream was read to its end).
+    controller.abort();
   }
 }
 
