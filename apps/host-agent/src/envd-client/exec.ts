@@ -36,7 +36,7 @@ export async function execInGuest(envd: EnvdClient, cmd: string, o: ExecOptions)
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   let pid: number | undefined;
-  let exitCode: number | undefined;
+  let ended = false;
   try {
     const stream = envd.foreground.start(
       create(envdProcess.StartRequestSchema, {
@@ -45,8 +45,9 @@ export async function execInGuest(envd: EnvdClient, cmd: string, o: ExecOptions)
       }),
       { signal: controller.signal },
     );
-    for await (const res of stream) {
-      const ev = res.event?.event;
+    const events = stream[Symbol.asyncIterator]();
+    for (let next = await events.next(); !next.done; next = await events.next()) {
+      const ev = next.value.event?.event;
       if (!ev) continue;
       if (ev.case === "start") {
         pid = ev.value.pid;
@@ -56,14 +57,20 @@ export async function execInGuest(envd: EnvdClient, cmd: string, o: ExecOptions)
         if (out.case === "stdout" || out.case === "pty") stdout.push(Buffer.from(out.value));
         else if (out.case === "stderr") stderr.push(Buffer.from(out.value));
       } else if (ev.case === "end") {
-        // Not returned from inside the loop: the stream is read to its end (envd closes it right after this
-        // event), which gives its pooled connection back for the next call (lane-transport.ts).
-        exitCode = ev.value.exitCode;
+        // Answer at once, and read the rest of the stream (envd closes it right after this event) in the
+        // background: that gives its pooled connection back for the next call (lane-transport.ts) without the
+        // answer waiting for one more packet from the guest.
+        ended = true;
+        void drain(events, controller);
+        return {
+          stdout: Buffer.concat(stdout),
+          stderr: Buffer.concat(stderr),
+          exitCode: ev.value.exitCode,
+          durationMs: Date.now() - started,
+        };
       }
     }
-    if (exitCode === undefined)
-      throw new AgentError("guest_error", "envd closed the process stream before the command ended");
-    return { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), exitCode, durationMs: Date.now() - started };
+    throw new AgentError("guest_error", "envd closed the process stream before the command ended");
   } catch (err) {
     if (controller.signal.aborted && pid !== undefined) await killQuietly(envd, pid);
     if (controller.signal.reason instanceof AgentError) throw controller.signal.reason;
@@ -71,7 +78,23 @@ export async function execInGuest(envd: EnvdClient, cmd: string, o: ExecOptions)
   } finally {
     clearTimeout(timer);
     o.signal?.removeEventListener("abort", onAbort);
-    // Ends the request however the call went (a no-op once the stream was read to its end).
+    // Ends the request of a call that failed or was cancelled; an ended one is closed by `drain`.
+    if (!ended) controller.abort();
+  }
+}
+
+/** How long a finished command's stream may take to close before its request is cut. */
+const DRAIN_MS = 5000;
+
+/** Reads a finished command's stream to its end, then closes the request either way. */
+async function drain(events: AsyncIterator<unknown>, controller: AbortController): Promise<void> {
+  const timer = setTimeout(() => controller.abort(), DRAIN_MS);
+  try {
+    while (!(await events.next()).done) {}
+  } catch {
+    // The command's answer is already out; a broken tail only costs the connection.
+  } finally {
+    clearTimeout(timer);
     controller.abort();
   }
 }

@@ -31,12 +31,19 @@ export interface LaneTransportOptions {
   readonly streamsOverH1: boolean;
 }
 
-/** Sockets the pool holds, busy or idle (one origin per pool). */
-function openSockets(agent: Agent): number {
-  let n = 0;
-  for (const list of Object.values(agent.sockets)) n += list?.length ?? 0;
-  for (const list of Object.values(agent.freeSockets)) n += list?.length ?? 0;
-  return n;
+/** Sockets the pool holds, busy or idle (one origin per pool), and how many of them have connected. */
+function poolSockets(agent: Agent): { all: number; connected: number } {
+  let all = 0;
+  let connected = 0;
+  for (const lists of [agent.sockets, agent.freeSockets]) {
+    for (const list of Object.values(lists)) {
+      for (const socket of list ?? []) {
+        all++;
+        if (!socket.connecting) connected++;
+      }
+    }
+  }
+  return { all, connected };
 }
 
 /**
@@ -45,7 +52,8 @@ function openSockets(agent: Agent): number {
  */
 export class Lanes {
   #inFlight = 0;
-  #opening = false;
+  /** The call opening a connection, and how many were connected when it began; undefined when none is. */
+  #opening: { by: object; connectedBefore: number } | undefined;
 
   /** `maxConnections`: HTTP/1.1 connections kept at most (the pool's `maxSockets` should be the same). */
   constructor(
@@ -58,12 +66,14 @@ export class Lanes {
    * once the call has finished with its connection.
    */
   take(): (() => void) | undefined {
-    const open = openSockets(this.agent);
-    let opener = false;
-    if (this.#inFlight >= open) {
+    const { all, connected } = poolSockets(this.agent);
+    // The connection being opened is up: another may be opened now.
+    if (this.#opening && connected > this.#opening.connectedBefore) this.#opening = undefined;
+    const call = {};
+    if (this.#inFlight >= all) {
       // Every connection is taken: open one more, unless one is being opened or the pool is full.
-      if (this.#opening || open >= this.maxConnections) return undefined;
-      this.#opening = opener = true;
+      if (this.#opening || all >= this.maxConnections) return undefined;
+      this.#opening = { by: call, connectedBefore: connected };
     }
     this.#inFlight++;
     let released = false;
@@ -71,7 +81,8 @@ export class Lanes {
       if (released) return;
       released = true;
       this.#inFlight--;
-      if (opener) this.#opening = false;
+      // An opener that ends without its connection coming up (refused, cut) must not block the next one.
+      if (this.#opening?.by === call) this.#opening = undefined;
     };
   }
 
