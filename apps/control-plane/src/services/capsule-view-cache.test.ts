@@ -118,7 +118,7 @@ describe("WriteWatch", () => {
   });
 });
 
-describe("GET /v1/capsules/{id} with the cache on", () => {
+describe("capsule reads with the caches on (GET, and the routing of exec, process and file calls)", () => {
   let h: Harness;
   let key: string;
   let admin: TestUser;
@@ -151,20 +151,6 @@ describe("GET /v1/capsules/{id} with the cache on", () => {
     const otherKey = await h.apiKey(other);
     assert.equal((await h.req("GET", `/v1/capsules/${id}`, { key: otherKey })).status, 404);
   });
-});
-
-describe("exec, process and file calls with the cache on", () => {
-  let h: Harness;
-  let key: string;
-  let admin: TestUser;
-
-  before(async () => {
-    h = await Harness.start({ capsuleCacheMs: 60_000 });
-    admin = await h.user("admin");
-    key = await h.apiKey(admin);
-    await h.onlineHost(admin);
-  });
-  after(() => h.close());
 
   const exec = (id: string, k = key) => h.req("POST", `/v1/capsules/${id}/exec`, { key: k }, { cmd: "true" });
 
