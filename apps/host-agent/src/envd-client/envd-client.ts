@@ -42,7 +42,8 @@ export class EnvdClient {
   readonly process: Client<typeof envdProcess.Process>;
   /**
    * The process service for streams read to their end (a foreground command): these may take a pooled HTTP/1.1
-   * connection as well. A caller must iterate the stream or break out of it, never drop it unread.
+   * connection as well. A caller must read the stream to its end or abort the call's signal: a `break` alone
+   * leaves the connection taken (see `streamsOverH1` in lane-transport.ts).
    */
   readonly foreground: Client<typeof envdProcess.Process>;
   readonly filesystem: Client<typeof filesystem.Filesystem>;

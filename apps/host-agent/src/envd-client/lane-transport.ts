@@ -3,8 +3,9 @@
  * and over the guest's one HTTP/2 connection otherwise.
  *
  * Why HTTP/1.1 first: under TCG every byte of guest code is emulated, and envd answers a call over HTTP/1.1 with
- * less guest work than over HTTP/2 (Node's HTTP/2 stream machinery runs in the guest's interpreter). Measured
- * through the agent on a 2-core TCG host: a process list 19.4 → 14.7 ms, the agent's share of an exec 6 → 2 ms.
+ * less guest work than over HTTP/2 (Node's HTTP/2 stream machinery runs in the guest's interpreter). Measured on a
+ * 2-core TCG host (bench/cp-exec-overhead.ts): the agent's share of a process list 6.3 → 4.6 ms, the overhead of
+ * control plane + agent on it 10.2 → 6.2 ms.
  *
  * Why not HTTP/1.1 alone: QEMU's user-network port forward listens with a backlog of 1 (libslirp), so a burst of
  * new connections loses some to `ECONNRESET`. New HTTP/1.1 connections are therefore opened one at a time and never
