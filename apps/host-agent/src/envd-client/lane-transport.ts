@@ -112,11 +112,11 @@ export function laneTransport(o: LaneTransportOptions): Transport {
       return o.h1.unary(method, signal, timeoutMs, header, input, contextValues).finally(release);
     },
     async stream(method, signal, timeoutMs, header, input, contextValues) {
-      const take = o.streamsOverH1 && method.methodKind === "server_streaming" ? lanes.take() : undefined;
-      if (!take) return o.h2.stream(method, signal, timeoutMs, header, input, contextValues);
+      const releaseLane = o.streamsOverH1 && method.methodKind === "server_streaming" ? lanes.take() : undefined;
+      if (!releaseLane) return o.h2.stream(method, signal, timeoutMs, header, input, contextValues);
       const release = () => {
         signal?.removeEventListener("abort", release);
-        take();
+        releaseLane();
       };
       signal?.addEventListener("abort", release, { once: true });
       try {
