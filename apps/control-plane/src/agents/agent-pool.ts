@@ -1,5 +1,6 @@
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { leanUnaryTransport } from "@wrenn/connect-unary";
 import { hostagent } from "@wrenn/protocol";
 
 /** What the pool needs to reach one host's agent. */
@@ -17,11 +18,16 @@ export type AgentClient = Client<typeof hostagent.HostAgentService>;
 /** Builds a transport for one target; tests pass an in-memory router transport. */
 export type TransportFactory = (target: AgentTarget) => { transport: Transport; close?: () => void };
 
-/** Default: Connect over h2c to `http://<address>`, one multiplexed HTTP/2 session per host. */
+/**
+ * Default: Connect over h2c to `http://<address>`, one multiplexed HTTP/2 session per host. Unary calls (exec,
+ * process list, file reads, lifecycle) take the lean Connect path of `@wrenn/connect-unary`, which saves ~1 ms of
+ * client work per call; streams use connect-es on the same session.
+ */
 export const h2cTransport: TransportFactory = (target) => {
   const baseUrl = `http://${target.address}`;
   const sessionManager = new Http2SessionManager(baseUrl, { idleConnectionTimeoutMs: 60_000, pingIntervalMs: 15_000 });
-  const transport = createConnectTransport({
+  const auth: Record<string, string> = target.agentKey ? { authorization: `Bearer ${target.agentKey}` } : {};
+  const streams = createConnectTransport({
     httpVersion: "2",
     baseUrl,
     sessionManager,
@@ -35,6 +41,7 @@ export const h2cTransport: TransportFactory = (target) => {
       },
     ],
   });
+  const transport = leanUnaryTransport({ sessionManager, streams, headers: () => auth });
   return { transport, close: () => sessionManager.abort() };
 };
 

@@ -10,6 +10,7 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { leanUnaryHandler } from "@wrenn/connect-unary";
 import { hostagent } from "@wrenn/protocol";
 import { parseListenAddr } from "../config.ts";
 import { bearerAuth } from "./auth.ts";
@@ -38,18 +39,25 @@ export interface RpcServer {
 
 /** Starts listening; resolves with the bound port. */
 export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
-  const handler = connectNodeAdapter({
+  const interceptors = [bearerAuth(o.agentKey), ...(o.interceptors ?? [])];
+  const connect = connectNodeAdapter({
     // Never compress answers: the control plane sits on a fast network, and gzipping exec output and file chunks
     // (Connect's default from 1 KiB on) costs more CPU on both ends than it saves in transfer.
     compressMinBytes: Number.MAX_SAFE_INTEGER,
     routes: (router) => router.service(hostagent.HostAgentService, o.service),
-    interceptors: [bearerAuth(o.agentKey), ...(o.interceptors ?? [])],
+    interceptors,
     fallback: (req, res) => {
       if (o.fallback?.(req as never, res as never)) return;
       res.writeHead(404);
       res.end();
     },
   });
+  // Binary unary calls (every exec, process list, file read, lifecycle call of the control plane) skip connect-es's
+  // per-call machinery; everything else is connect-es's (see packages/connect-unary).
+  const lean = leanUnaryHandler({ service: hostagent.HostAgentService, impl: o.service, interceptors });
+  const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    if (!lean(req, res)) connect(req as never, res as never);
+  };
   // Streams (exec output, uploads) may run for minutes: no whole-request deadline on HTTP/1.1. Idle keep-alive
   // connections (the control plane's port proxy pool) live 65 s, longer than that pool keeps them (60 s).
   const h1 = http.createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, handler);

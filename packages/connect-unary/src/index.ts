@@ -1,0 +1,2 @@
+export { type LeanUnaryTransportOptions, leanUnaryTransport } from "./lean-unary-client.ts";
+export { type LeanUnaryHandler, type LeanUnaryHandlerOptions, leanUnaryHandler } from "./lean-unary-server.ts";

@@ -1,0 +1,244 @@
+/**
+ * Serves a service's unary methods in Connect's binary unary protocol with as little per-call work as the protocol
+ * allows: read the body, decode, run the interceptors and the method, encode, answer. Every other request (JSON,
+ * compressed, GET, streaming methods, unknown paths) is left to connect-es's own adapter, so the lean path only ever
+ * changes how fast an answer comes, never which answer.
+ *
+ * Why: on Node, connect-es's handler spends ~1 ms per unary call of its own (web `Headers` both ways, an abort
+ * controller linked to a deadline signal, async-iterable bodies). Measured between two Node processes on loopback
+ * after a 20 ms idle wait: 3.6 ms per round trip with connect-es's server, 2.6 ms with plain HTTP/2 handling.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import {
+  create,
+  type DescMethod,
+  type DescMethodUnary,
+  type DescService,
+  fromBinary,
+  toBinary,
+} from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createContextValues,
+  type HandlerContext,
+  type Interceptor,
+  type ServiceImpl,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { codeToHttpStatus, errorToJsonBytes, parseTimeout } from "@connectrpc/connect/protocol-connect";
+import { CONTENT_TYPE_JSON, CONTENT_TYPE_PROTO, joinChunks, methodPath, TRAILER_PREFIX } from "./wire.ts";
+
+type Request = IncomingMessage | Http2ServerRequest;
+type Response = ServerResponse | Http2ServerResponse;
+
+/** Answers a request on the lean path and returns true, or returns false and touches nothing. */
+export type LeanUnaryHandler = (req: Request, res: Response) => boolean;
+
+/** Options of the handler. */
+export interface LeanUnaryHandlerOptions<S extends DescService> {
+  readonly service: S;
+  readonly impl: ServiceImpl<S>;
+  /** Run around every call, first one outermost, as connect-es runs them. */
+  readonly interceptors?: readonly Interceptor[];
+  /** Largest request body accepted (connect-es's `readMaxBytes`); default 4 MiB. */
+  readonly readMaxBytes?: number;
+}
+
+type UnaryFn = (req: UnaryRequest) => Promise<UnaryResponse>;
+
+/** The handler of `service`'s unary methods. */
+export function leanUnaryHandler<S extends DescService>(o: LeanUnaryHandlerOptions<S>): LeanUnaryHandler {
+  const readMaxBytes = o.readMaxBytes ?? 4 * 1024 * 1024;
+  const calls = new Map<string, { method: DescMethodUnary; call: UnaryFn }>();
+  for (const m of o.service.methods) {
+    if (m.methodKind !== "unary") continue;
+    const method = m as DescMethodUnary;
+    const fn = (o.impl as Record<string, unknown>)[method.localName];
+    if (typeof fn !== "function") continue;
+    const impl = fn.bind(o.impl) as (message: unknown, ctx: HandlerContext) => Promise<unknown>;
+    let call: UnaryFn = async (req) => {
+      const ctx = contextOf(req);
+      const out = await impl(req.message, ctx);
+      return {
+        stream: false,
+        service: o.service,
+        method,
+        header: ctx.responseHeader,
+        trailer: ctx.responseTrailer,
+        message: create(method.output, out as never),
+      } as UnaryResponse;
+    };
+    for (const interceptor of [...(o.interceptors ?? [])].reverse()) call = interceptor(call as never) as UnaryFn;
+    calls.set(methodPath(method), { method, call });
+  }
+
+  return (req, res) => {
+    if (req.method !== "POST") return false;
+    const entry = calls.get(req.url ?? "");
+    if (!entry) return false;
+    const h = req.headers;
+    if (h["content-type"] !== CONTENT_TYPE_PROTO) return false;
+    const encoding = h["content-encoding"];
+    if (encoding !== undefined && encoding !== "identity") return false;
+    serve(entry.method, entry.call, req, res, readMaxBytes);
+    return true;
+  };
+}
+
+/** What `contextOf` finds on a request built by `serve`. */
+interface LeanRequest extends UnaryRequest {
+  readonly timeoutMs: number | undefined;
+  readonly responseHeader: Headers;
+  readonly responseTrailer: Headers;
+}
+
+/** The handler context of one call, from the request the interceptors saw. */
+function contextOf(req: UnaryRequest): HandlerContext {
+  const r = req as LeanRequest;
+  const deadline = r.timeoutMs === undefined ? undefined : Date.now() + r.timeoutMs;
+  return {
+    service: r.service,
+    method: r.method as DescMethod,
+    protocolName: "connect",
+    requestMethod: r.requestMethod,
+    url: r.url,
+    signal: r.signal,
+    timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
+    requestHeader: r.header,
+    responseHeader: r.responseHeader,
+    responseTrailer: r.responseTrailer,
+    values: r.contextValues,
+  };
+}
+
+function serve(method: DescMethodUnary, call: UnaryFn, req: Request, res: Response, readMaxBytes: number): void {
+  const timeout = parseTimeout((req.headers["connect-timeout-ms"] as string | undefined) ?? null, 2 ** 31 - 1);
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let answered = false;
+  // A caller that hangs up (or resets the stream) cancels the handler, as connect-es does.
+  res.once("close", () => {
+    if (timer) clearTimeout(timer);
+    if (!answered) abort.abort(new ConnectError("the caller went away", Code.Canceled));
+  });
+  if (timeout.error) {
+    answer(res, method, undefined, timeout.error);
+    answered = true;
+    return;
+  }
+  if (timeout.timeoutMs !== undefined) {
+    timer = setTimeout(
+      () => abort.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
+      timeout.timeoutMs,
+    );
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  req.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > readMaxBytes) tooLarge = true;
+    else chunks.push(chunk);
+  });
+  req.on("error", () => abort.abort(new ConnectError("the request broke off", Code.Canceled)));
+  req.on("end", () => {
+    if (tooLarge) {
+      const err = new ConnectError(
+        `message size ${size} is larger than the limit ${readMaxBytes}`,
+        Code.ResourceExhausted,
+      );
+      answered = true;
+      answer(res, method, undefined, err);
+      return;
+    }
+    let message: ReturnType<typeof fromBinary>;
+    try {
+      message = fromBinary(method.input, joinChunks(chunks));
+    } catch (err) {
+      answered = true;
+      answer(
+        res,
+        method,
+        undefined,
+        new ConnectError(`cannot decode the request: ${String(err)}`, Code.InvalidArgument),
+      );
+      return;
+    }
+    const lean: LeanRequest = {
+      stream: false,
+      service: method.parent,
+      method,
+      requestMethod: "POST",
+      url: req.url ?? "",
+      signal: abort.signal,
+      header: requestHeaders(req),
+      contextValues: createContextValues(),
+      message,
+      timeoutMs: timeout.timeoutMs,
+      responseHeader: new Headers(),
+      responseTrailer: new Headers(),
+    };
+    call(lean).then(
+      (r) => {
+        answered = true;
+        if (timer) clearTimeout(timer);
+        answer(res, method, r, undefined);
+      },
+      (err: unknown) => {
+        answered = true;
+        if (timer) clearTimeout(timer);
+        // As connect-es: a thrown ConnectError goes out as it is, anything else without its message.
+        const e =
+          err instanceof ConnectError
+            ? err
+            : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+        answer(res, method, undefined, e, lean.responseHeader, lean.responseTrailer);
+      },
+    );
+  });
+}
+
+/** The request's headers as web `Headers` (HTTP/2 pseudo-headers left out). */
+function requestHeaders(req: Request): Headers {
+  const out = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (name.startsWith(":") || value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) out.append(name, v);
+  }
+  return out;
+}
+
+/** Writes the answer: the message as protobuf, or the error as Connect's JSON under its HTTP status. */
+function answer(
+  res: Response,
+  method: DescMethodUnary,
+  ok: UnaryResponse | undefined,
+  err: ConnectError | undefined,
+  errHeader?: Headers,
+  errTrailer?: Headers,
+): void {
+  if (res.writableEnded || res.destroyed) return;
+  const headers: Record<string, string> = {};
+  const header = ok ? ok.header : errHeader;
+  const trailer = ok ? ok.trailer : errTrailer;
+  if (header) for (const [k, v] of header) headers[k] = v;
+  if (trailer) for (const [k, v] of trailer) headers[TRAILER_PREFIX + k] = v;
+  if (ok) {
+    const body = toBinary(method.output, ok.message);
+    headers["content-type"] = CONTENT_TYPE_PROTO;
+    headers["content-length"] = String(body.length);
+    (res as ServerResponse).writeHead(200, headers);
+    res.end(body);
+    return;
+  }
+  const e = err as ConnectError;
+  for (const [k, v] of e.metadata) headers[k] = v;
+  const body = errorToJsonBytes(e, {});
+  headers["content-type"] = CONTENT_TYPE_JSON;
+  headers["content-length"] = String(body.length);
+  (res as ServerResponse).writeHead(codeToHttpStatus(e.code), headers);
+  res.end(body);
+}
