@@ -4,11 +4,13 @@
  * alternates, N times each: `POST /v1/capsules/{id}/exec` of `true`, and envd `Process.Start` of `true` on the
  * capsule's forwarded port with its access token (read from the agent's capsule.json); and the agent's Exec RPC
  * itself, which splits the overhead between the control plane and the agent. Prints p50/p95 of each and of the
- * differences. The control plane uses its embedded PGlite unless WRENN_TEST_DATABASE_URL names a PostgreSQL server
+ * differences. The API calls and the direct calls both go out on node:http keep-alive connections; the same exec
+ * through the API with fetch is printed beside them. The control plane uses its embedded PGlite unless WRENN_TEST_DATABASE_URL names a PostgreSQL server
  * (scripts/pg-test.sh start prints one), where a throwaway database is made.
  * Usage: [WRENN_TEST_DATABASE_URL=…] node --import tsx bench/cp-exec-overhead.ts [runs=30]   (root; images built)
  */
 import { readFile } from "node:fs/promises";
+import http from "node:http";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -19,6 +21,30 @@ import { h2cTransport } from "../apps/control-plane/src/agents/agent-pool.ts";
 import { printLatencies } from "./percentiles.ts";
 
 const RUNS = Number(process.argv[2] ?? 30);
+
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+/** One request on a kept-alive node:http connection; the whole body as text. */
+function apiRequest(
+  baseUrl: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(path, baseUrl), { method, headers, agent: keepAlive }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => {
+        text += c;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
 const line = (label: string, xs: number[]) => printLatencies(label, xs, 40, 1);
 
 const adminUrl = process.env.WRENN_TEST_DATABASE_URL;
@@ -63,15 +89,26 @@ try {
     return performance.now() - t;
   };
 
+  // The API call goes out on node:http, the HTTP client under the direct call's connect-es transport, so the
+  // difference is what the two layers add and not which client library the bench picked; the same exec via fetch
+  // (undici, what the TypeScript SDK uses) is measured too, beside it.
+  const execBody = JSON.stringify({ cmd: "true", args: ["x"] }); // with args the agent runs it directly, not via sh -c
   const viaApi = async () => {
+    const t = performance.now();
+    const res = await apiRequest(stack.baseUrl, "POST", `/v1/capsules/${capsule.id}/exec`, headers, execBody);
+    const body = JSON.parse(res.body) as { exit_code: number };
+    if (body.exit_code !== 0) throw new Error(`exec via API: ${res.body}`);
+    return performance.now() - t;
+  };
+  const viaFetch = async () => {
     const t = performance.now();
     const res = await fetch(`${stack.baseUrl}/v1/capsules/${capsule.id}/exec`, {
       method: "POST",
       headers,
-      body: JSON.stringify({ cmd: "true", args: ["x"] }), // with args the agent runs it directly, not via sh -c
+      body: execBody,
     });
     const body = (await res.json()) as { exit_code: number };
-    if (body.exit_code !== 0) throw new Error(`exec via API: ${JSON.stringify(body)}`);
+    if (body.exit_code !== 0) throw new Error(`exec via API (fetch): ${JSON.stringify(body)}`);
     return performance.now() - t;
   };
   const direct = async () => {
@@ -87,6 +124,7 @@ try {
 
   for (let i = 0; i < 3; i++) {
     await viaApi();
+    await viaFetch();
     await viaAgent();
     await direct();
   }
@@ -96,16 +134,19 @@ try {
   const diff: number[] = [];
   const cpShare: number[] = [];
   const agentShare: number[] = [];
+  const fetchDiff: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const a = await viaApi();
     const g = await viaAgent();
     const d = await direct();
+    const f = await viaFetch();
     api.push(a);
     rpc.push(g);
     env.push(d);
     diff.push(a - d);
     cpShare.push(a - g);
     agentShare.push(g - d);
+    fetchDiff.push(f - d);
   }
   console.log(
     `exec of \`true\` in one capsule, control plane on ${databaseUrl ? "PostgreSQL" : "PGlite"}, ${RUNS} alternating runs (load ${(await readFile("/proc/loadavg", "utf8")).split(" ")[0]})`,
@@ -116,14 +157,15 @@ try {
   line("overhead (pairwise difference)", diff);
   line("  control plane's share (API − agent RPC)", cpShare);
   line("  agent's share (agent RPC − envd)", agentShare);
+  line("overhead with fetch as the API client", fetchDiff);
 
   // The same two layers on a call that starts nothing in the guest (envd's process list): what they cost when the
   // emulator is not busy running a command on one of the two cores.
   const listViaApi = async () => {
     const t = performance.now();
-    const res = await fetch(`${stack.baseUrl}/v1/capsules/${capsule.id}/processes`, { headers });
+    const res = await apiRequest(stack.baseUrl, "GET", `/v1/capsules/${capsule.id}/processes`, headers);
     if (res.status !== 200) throw new Error(`list via API: ${res.status}`);
-    await res.json();
+    JSON.parse(res.body);
     return performance.now() - t;
   };
   const listDirect = async () => {
@@ -151,6 +193,7 @@ try {
 
   await fetch(`${stack.baseUrl}/v1/capsules/${capsule.id}`, { method: "DELETE", headers });
   agentHop.close?.();
+  keepAlive.destroy();
 } finally {
   await stack.teardown();
   if (adminUrl) {
