@@ -1,5 +1,6 @@
 import type net from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { leanUnaryHandler } from "@wrenn/connect-unary";
 import { filesystem as filesystemPb, process as processPb } from "@wrenn/protocol";
 import type { EnvdConfig } from "./config.ts";
 import { createFilesystemService } from "./filesystem/filesystem-service.ts";
@@ -10,6 +11,7 @@ import { createFilesUploadRoute } from "./http/files-upload.ts";
 import { createHealthRoute } from "./http/health.ts";
 import { createInitRoute } from "./http/init.ts";
 import { createMetricsRoute } from "./http/metrics.ts";
+import type { HttpRequest, HttpResponse } from "./http/respond.ts";
 import { createRequestHandler, type RouteTable } from "./http/router.ts";
 import { EnvdServer } from "./http/server.ts";
 import { createSnapshotPrepareRoute } from "./http/snapshot.ts";
@@ -63,16 +65,26 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
   // Outside dev mode this starts the system helper now, so every template's memory snapshot holds it.
   const identity = createHostIdentity({ isDev: config.isDev, log });
 
-  const connect = connectNodeAdapter({
+  const processService = createProcessService(processes);
+  const filesystemService = createFilesystemService({ users, watchers });
+  const connectEs = connectNodeAdapter({
     // Never compress answers (gzip requests are still read). Connect's default gzips every message of 1 KiB or
     // more for any client that accepts it: process output on a local link then costs guest CPU (10-30x dearer
     // under TCG) and capped a Connect client at ~27 MB/s of stdout, against ~150-330 MB/s uncompressed.
     compressMinBytes: Number.MAX_SAFE_INTEGER,
     routes(router) {
-      router.service(processPb.Process, createProcessService(processes));
-      router.service(filesystemPb.Filesystem, createFilesystemService({ users, watchers }));
+      router.service(processPb.Process, processService);
+      router.service(filesystemPb.Filesystem, filesystemService);
     },
   });
+  // Binary unary calls (process list, signals, input, stat, list dir, mkdir, move, remove, watcher polls) are
+  // answered without connect-es's per-call machinery: under TCG every JavaScript step of it is emulated guest work.
+  // Streams, JSON and compressed calls stay with connect-es (packages/connect-unary).
+  const leanProcess = leanUnaryHandler({ service: processPb.Process, impl: processService });
+  const leanFilesystem = leanUnaryHandler({ service: filesystemPb.Filesystem, impl: filesystemService });
+  const connect = (req: HttpRequest, res: HttpResponse) => {
+    if (!leanProcess(req, res) && !leanFilesystem(req, res)) connectEs(req as never, res as never);
+  };
 
   // Connections open when the snapshot was taken; after restore their peers are gone.
   let preSnapshot = new Set<net.Socket>();

@@ -17,6 +17,12 @@ export interface HarnessOptions extends EnvdOptions {
 export type HttpVersion = "1.1" | "2";
 
 /**
+ * Which Connect encoding a test client uses: binary by default, as the agent does (its unary calls then take envd's
+ * lean path); JSON reaches connect-es's own handler.
+ */
+export type WireFormat = "binary" | "json";
+
+/**
  * A real envd in dev mode on an ephemeral loopback port, with a temp root it owns. Tests create one per
  * file (or per test) and must `close()` it: that kills its processes and removes the root.
  */
@@ -43,10 +49,11 @@ export class EnvdHarness {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  private transport(httpVersion: HttpVersion, headers: Record<string, string>) {
+  private transport(httpVersion: HttpVersion, headers: Record<string, string>, format: WireFormat) {
     return createConnectTransport({
       baseUrl: this.baseUrl,
       httpVersion,
+      useBinaryFormat: format === "binary",
       interceptors: [
         (next) => async (req) => {
           for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
@@ -60,16 +67,18 @@ export class EnvdHarness {
   processClient(
     httpVersion: HttpVersion = "1.1",
     headers: Record<string, string> = {},
+    format: WireFormat = "binary",
   ): Client<typeof processPb.Process> {
-    return createClient(processPb.Process, this.transport(httpVersion, headers));
+    return createClient(processPb.Process, this.transport(httpVersion, headers, format));
   }
 
   /** A Connect client of the filesystem service. */
   filesystemClient(
     httpVersion: HttpVersion = "1.1",
     headers: Record<string, string> = {},
+    format: WireFormat = "binary",
   ): Client<typeof filesystem.Filesystem> {
-    return createClient(filesystem.Filesystem, this.transport(httpVersion, headers));
+    return createClient(filesystem.Filesystem, this.transport(httpVersion, headers, format));
   }
 
   /** Plain HTTP request against envd (HTTP/1.1, undici). */
