@@ -1,11 +1,12 @@
 /**
  * Exec round trip through the control plane and the agent, minus the same exec sent straight to envd
- * (issue 4: ≤ 5 ms p50). Starts a real local stack (control plane + agent + QEMU VM), creates one capsule and
- * alternates, N times each: `POST /v1/capsules/{id}/exec` of `true`, and envd `Process.Start` of `true` on the
- * capsule's forwarded port with its access token (read from the agent's capsule.json); and the agent's Exec RPC
- * itself, which splits the overhead between the control plane and the agent. Prints p50/p95 of each and of the
- * differences. The API calls and the direct calls both go out on node:http keep-alive connections; the same exec
- * through the API with fetch is printed beside them. The control plane uses its embedded PGlite unless WRENN_TEST_DATABASE_URL names a PostgreSQL server
+ * (issue 4: ≤ 5 ms p50). Starts a real local stack (control plane + agent + QEMU VM), creates one capsule and runs
+ * N rounds, each path once per round in a random order with a short pause before every call:
+ * `POST /v1/capsules/{id}/exec` of `true`; envd `Process.Start` of `true` on the capsule's forwarded port with its
+ * access token (read from the agent's capsule.json); and the agent's Exec RPC itself, which splits the overhead
+ * between the control plane and the agent. Prints p50/p95 of each and of the differences. The API calls and the
+ * direct calls both go out on node:http keep-alive connections; the same exec through the API with fetch is printed
+ * beside them. The control plane uses its embedded PGlite unless WRENN_TEST_DATABASE_URL names a PostgreSQL server
  * (scripts/pg-test.sh start prints one), where a throwaway database is made.
  * Usage: [WRENN_TEST_DATABASE_URL=…] node --import tsx bench/cp-exec-overhead.ts [runs=30]   (root; images built)
  */
@@ -21,6 +22,18 @@ import { h2cTransport } from "../apps/control-plane/src/agents/agent-pool.ts";
 import { printLatencies } from "./percentiles.ts";
 
 const RUNS = Number(process.argv[2] ?? 30);
+
+/** Pause before every measured call, ms. */
+const PAUSE_MS = 25;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+function shuffled<T>(xs: T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
 /** One request on a kept-alive node:http connection; the whole body as text. */
@@ -73,7 +86,12 @@ try {
   ) as { hostPort: number; accessToken: string };
   const envd = createClient(
     envdProcess.Process,
-    createConnectTransport({ baseUrl: `http://127.0.0.1:${record.hostPort}`, httpVersion: "1.1" }),
+    // Binary protobuf, as the agent speaks to envd.
+    createConnectTransport({
+      baseUrl: `http://127.0.0.1:${record.hostPort}`,
+      httpVersion: "1.1",
+      useBinaryFormat: true,
+    }),
   );
 
   // The agent's own RPC, as the control plane calls it: splits the overhead between the two hops.
@@ -111,15 +129,23 @@ try {
     if (body.exit_code !== 0) throw new Error(`exec via API (fetch): ${JSON.stringify(body)}`);
     return performance.now() - t;
   };
+  // Like the agent, the direct call answers at the end event and reads the rest of the stream (the end of the
+  // response) in the background, so its connection goes back to the pool for the next call.
   const direct = async () => {
     const t = performance.now();
-    for await (const ev of envd.start(
-      { process: { cmd: "true", args: ["x"], envs: {} } },
-      { headers: { "X-Access-Token": record.accessToken } },
-    )) {
-      if (ev.event?.event.case === "end") break;
+    const events = envd
+      .start({ process: { cmd: "true", args: ["x"], envs: {} } }, { headers: { "X-Access-Token": record.accessToken } })
+      [Symbol.asyncIterator]();
+    for (;;) {
+      const next = await events.next();
+      if (next.done) throw new Error("envd's stream ended without an end event");
+      if (next.value.event?.event.case === "end") break;
     }
-    return performance.now() - t;
+    const took = performance.now() - t;
+    void (async () => {
+      while (!(await events.next()).done) {}
+    })();
+    return took;
   };
 
   for (let i = 0; i < 3; i++) {
@@ -135,11 +161,17 @@ try {
   const cpShare: number[] = [];
   const agentShare: number[] = [];
   const fetchDiff: number[] = [];
+  // Each round runs the four paths in a fresh random order, each after a short pause: the guest finishes a command's
+  // trailing work (closing its pipes, the end of the stream) after the answer, and a path that always came right after
+  // another would pay for it every time.
+  const paths = { a: viaApi, g: viaAgent, d: direct, f: viaFetch };
   for (let i = 0; i < RUNS; i++) {
-    const a = await viaApi();
-    const g = await viaAgent();
-    const d = await direct();
-    const f = await viaFetch();
+    const took: Record<string, number> = {};
+    for (const key of shuffled(Object.keys(paths) as (keyof typeof paths)[])) {
+      await sleep(PAUSE_MS);
+      took[key] = await paths[key]();
+    }
+    const { a = 0, g = 0, d = 0, f = 0 } = took;
     api.push(a);
     rpc.push(g);
     env.push(d);
@@ -149,7 +181,7 @@ try {
     fetchDiff.push(f - d);
   }
   console.log(
-    `exec of \`true\` in one capsule, control plane on ${databaseUrl ? "PostgreSQL" : "PGlite"}, ${RUNS} alternating runs (load ${(await readFile("/proc/loadavg", "utf8")).split(" ")[0]})`,
+    `exec of \`true\` in one capsule, control plane on ${databaseUrl ? "PostgreSQL" : "PGlite"}, ${RUNS} rounds in random order, ${PAUSE_MS} ms apart (load ${(await readFile("/proc/loadavg", "utf8")).split(" ")[0]})`,
   );
   line("via control plane + agent", api);
   line("agent RPC (no control plane)", rpc);
@@ -181,8 +213,13 @@ try {
     await listDirect();
   }
   for (let i = 0; i < RUNS; i++) {
-    const a = await listViaApi();
+    const apiFirst = Math.random() < 0.5;
+    await sleep(PAUSE_MS);
+    const a0 = apiFirst ? await listViaApi() : 0;
+    await sleep(PAUSE_MS);
     const d = await listDirect();
+    await sleep(PAUSE_MS);
+    const a = apiFirst ? a0 : await listViaApi();
     listApi.push(a);
     listEnvd.push(d);
     listDiff.push(a - d);
