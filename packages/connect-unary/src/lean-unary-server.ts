@@ -43,7 +43,10 @@ export interface LeanUnaryHandlerOptions<S extends DescService> {
   readonly impl: ServiceImpl<S>;
   /** Run around every call, first one outermost, as connect-es runs them. */
   readonly interceptors?: readonly Interceptor[];
-  /** Largest request body accepted (connect-es's `readMaxBytes`); default 4 MiB. */
+  /**
+   * Largest request body accepted, as connect-es's `readMaxBytes` and with its default (4 GiB - 1): a unary call may
+   * carry a whole file (the agent's WriteFile takes up to the control plane's 100 MB cap).
+   */
   readonly readMaxBytes?: number;
 }
 
@@ -51,7 +54,7 @@ type UnaryFn = (req: UnaryRequest) => Promise<UnaryResponse>;
 
 /** The handler of `service`'s unary methods. */
 export function leanUnaryHandler<S extends DescService>(o: LeanUnaryHandlerOptions<S>): LeanUnaryHandler {
-  const readMaxBytes = o.readMaxBytes ?? 4 * 1024 * 1024;
+  const readMaxBytes = o.readMaxBytes ?? 0xffffffff;
   const calls = new Map<string, { method: DescMethodUnary; call: UnaryFn }>();
   for (const m of o.service.methods) {
     if (m.methodKind !== "unary") continue;

@@ -316,6 +316,22 @@ describe("lean Connect unary", () => {
     assert.deepEqual(seen.aborted, [{ pid: PID_WAITS, code: Code.Canceled }]);
   });
 
+  it("takes bodies of many MiB by default, as connect-es does", async () => {
+    const defaults = http2.createServer(
+      {},
+      (req, res) => void leanUnaryHandler({ service: envdProcess.Process, impl: impl as never })(req, res),
+    );
+    const url = await listen(defaults);
+    try {
+      const stdin = new Uint8Array(12 * 1024 * 1024).fill(7);
+      await leanClient(url).sendInput({ input: { input: { case: "stdin", value: stdin } } });
+    } finally {
+      for (const m of managers) m.abort();
+      managers.length = 0;
+      defaults.close();
+    }
+  });
+
   it("refuses bodies over its limit and bytes that are not the message", async () => {
     const big = new Uint8Array(100 * 1024);
     await assert.rejects(
