@@ -1,6 +1,6 @@
 import type net from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { leanUnaryHandler } from "@wrenn/connect-unary";
+import { leanServerStreamHandler, leanUnaryHandler } from "@wrenn/connect-unary";
 import { filesystem as filesystemPb, process as processPb } from "@wrenn/protocol";
 import type { EnvdConfig } from "./config.ts";
 import { createFilesystemService } from "./filesystem/filesystem-service.ts";
@@ -79,11 +79,16 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
   });
   // Binary unary calls (process list, signals, input, stat, list dir, mkdir, move, remove, watcher polls) are
   // answered without connect-es's per-call machinery: under TCG every JavaScript step of it is emulated guest work.
-  // Streams, JSON and compressed calls stay with connect-es (packages/connect-unary).
-  const leanProcess = leanUnaryHandler({ service: processPb.Process, impl: processService });
-  const leanFilesystem = leanUnaryHandler({ service: filesystemPb.Filesystem, impl: filesystemService });
+  // JSON and compressed calls stay with connect-es (packages/connect-unary).
+  // Binary server streams (Start, Connect, WatchDir) likewise: every command's output goes out this way.
+  const lean = [
+    leanUnaryHandler({ service: processPb.Process, impl: processService }),
+    leanUnaryHandler({ service: filesystemPb.Filesystem, impl: filesystemService }),
+    leanServerStreamHandler({ service: processPb.Process, impl: processService }),
+    leanServerStreamHandler({ service: filesystemPb.Filesystem, impl: filesystemService }),
+  ];
   const connect = (req: HttpRequest, res: HttpResponse) => {
-    if (!leanProcess(req, res) && !leanFilesystem(req, res)) connectEs(req as never, res as never);
+    if (!lean.some((handle) => handle(req, res))) connectEs(req as never, res as never);
   };
 
   // Connections open when the snapshot was taken; after restore their peers are gone.

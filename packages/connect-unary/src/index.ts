@@ -1,2 +1,3 @@
+export { type LeanStreamHandlerOptions, leanServerStreamHandler } from "./lean-stream-server.ts";
 export { type LeanUnaryTransportOptions, leanUnaryTransport } from "./lean-unary-client.ts";
 export { type LeanUnaryHandler, type LeanUnaryHandlerOptions, leanUnaryHandler } from "./lean-unary-server.ts";

@@ -8,8 +8,7 @@
  * controller linked to a deadline signal, async-iterable bodies). Measured between two Node processes on loopback
  * after a 20 ms idle wait: 3.6 ms per round trip with connect-es's server, 2.6 ms with plain HTTP/2 handling.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { ServerResponse } from "node:http";
 import {
   create,
   type DescMethod,
@@ -29,10 +28,17 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout } from "@connectrpc/connect/protocol-connect";
-import { CONTENT_TYPE_JSON, CONTENT_TYPE_PROTO, joinChunks, methodPath, TRAILER_PREFIX } from "./wire.ts";
-
-type Request = IncomingMessage | Http2ServerRequest;
-type Response = ServerResponse | Http2ServerResponse;
+import {
+  CONTENT_TYPE_JSON,
+  CONTENT_TYPE_PROTO,
+  isGone,
+  joinChunks,
+  methodPath,
+  type Request,
+  type Response,
+  requestHeaders,
+  TRAILER_PREFIX,
+} from "./wire.ts";
 
 /** Answers a request on the lean path and returns true, or returns false and touches nothing. */
 export type LeanUnaryHandler = (req: Request, res: Response) => boolean;
@@ -204,16 +210,6 @@ function serve(method: DescMethodUnary, call: UnaryFn, req: Request, res: Respon
   });
 }
 
-/** The request's headers as web `Headers` (HTTP/2 pseudo-headers left out). */
-function requestHeaders(req: Request): Headers {
-  const out = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (name.startsWith(":") || value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) out.append(name, v);
-  }
-  return out;
-}
-
 /** Writes the answer: the message as protobuf, or the error as Connect's JSON under its HTTP status. */
 function answer(
   res: Response,
@@ -223,7 +219,7 @@ function answer(
   errHeader?: Headers,
   errTrailer?: Headers,
 ): void {
-  if (res.writableEnded || res.destroyed) return;
+  if (isGone(res)) return;
   const headers: Record<string, string> = {};
   const header = ok ? ok.header : errHeader;
   const trailer = ok ? ok.trailer : errTrailer;

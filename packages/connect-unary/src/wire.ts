@@ -2,7 +2,13 @@
  * What both ends of a Connect unary call agree on (connectrpc.com/docs/protocol, "Unary-Request" and
  * "Unary-Response"): the path of a method, the binary content type, and how an error travels.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { DescMethod } from "@bufbuild/protobuf";
+
+/** A request and its response, either HTTP version (Node's compatibility API for HTTP/2). */
+export type Request = IncomingMessage | Http2ServerRequest;
+export type Response = ServerResponse | Http2ServerResponse;
 
 /** `POST /<package.Service>/<Method>`. */
 export const methodPath = (method: DescMethod): string => `/${method.parent.typeName}/${method.name}`;
@@ -19,3 +25,19 @@ export const TRAILER_PREFIX = "trailer-";
 /** A body read in chunks, as one buffer (without a copy when it came in one piece, as small messages do). */
 export const joinChunks = (chunks: Buffer[]): Buffer =>
   chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+
+/** The request's headers as web `Headers` (HTTP/2 pseudo-headers left out). */
+export function requestHeaders(req: Request): Headers {
+  const out = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (name.startsWith(":") || value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) out.append(name, v);
+  }
+  return out;
+}
+
+/** True once nothing more can be written: answered, or the connection or HTTP/2 stream is gone. */
+export function isGone(res: Response): boolean {
+  if (res.writableEnded) return true;
+  return "stream" in res ? res.stream.destroyed : res.destroyed;
+}

@@ -1,0 +1,183 @@
+/**
+ * Serves a service's server-streaming methods in Connect's binary streaming protocol (connectrpc.com/docs/protocol,
+ * "Streaming-Request" and "Streaming-Response") with little per-call and per-message work: one enveloped request
+ * message in; enveloped answers out as the method yields them, each written as soon as it exists and the next one
+ * only once the connection took it (backpressure); then the end-of-stream message with the error or the trailers.
+ * JSON, compressed calls and everything else are left to connect-es, as in `lean-unary-server.ts`.
+ *
+ * Why: envd streams every command's output this way, and under TCG each step of connect-es's async-iterable
+ * pipeline (split, parse, serialize and join envelopes, per message) is emulated guest work.
+ */
+import type { ServerResponse } from "node:http";
+import type { DescMethod, DescMethodServerStreaming, DescService } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { endStreamFlag, endStreamToJson, parseTimeout } from "@connectrpc/connect/protocol-connect";
+import type { LeanUnaryHandler } from "./lean-unary-server.ts";
+import { isGone, joinChunks, methodPath, type Request, type Response, requestHeaders } from "./wire.ts";
+
+/** The streaming content type the lean path speaks. */
+const CONTENT_TYPE_STREAM_PROTO = "application/connect+proto";
+
+/** Options of the handler. */
+export interface LeanStreamHandlerOptions<S extends DescService> {
+  readonly service: S;
+  /** Its server-streaming methods must be async generators (as connect-es calls them). */
+  readonly impl: ServiceImpl<S>;
+  /** Largest request body accepted; connect-es's default (4 GiB - 1) unless set. */
+  readonly readMaxBytes?: number;
+}
+
+type StreamFn = (message: unknown, ctx: HandlerContext) => AsyncIterable<unknown>;
+
+/** The handler of `service`'s server-streaming methods (no interceptors: use connect-es where they are needed). */
+export function leanServerStreamHandler<S extends DescService>(o: LeanStreamHandlerOptions<S>): LeanUnaryHandler {
+  const readMaxBytes = o.readMaxBytes ?? 0xffffffff;
+  const calls = new Map<string, { method: DescMethodServerStreaming; fn: StreamFn }>();
+  for (const m of o.service.methods) {
+    if (m.methodKind !== "server_streaming") continue;
+    const fn = (o.impl as Record<string, unknown>)[m.localName];
+    if (typeof fn !== "function") continue;
+    calls.set(methodPath(m), { method: m as DescMethodServerStreaming, fn: fn.bind(o.impl) as StreamFn });
+  }
+  return (req, res) => {
+    if (req.method !== "POST") return false;
+    const entry = calls.get(req.url ?? "");
+    if (!entry) return false;
+    const h = req.headers;
+    if (h["content-type"] !== CONTENT_TYPE_STREAM_PROTO) return false;
+    const encoding = h["connect-content-encoding"];
+    if (encoding !== undefined && encoding !== "identity") return false;
+    void serveStream(entry.method, entry.fn, req, res, readMaxBytes);
+    return true;
+  };
+}
+
+/** One envelope: flags, big-endian length, data. */
+function envelope(flags: number, data: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + data.length);
+  out[0] = flags;
+  out.writeUInt32BE(data.length, 1);
+  out.set(data, 5);
+  return out;
+}
+
+/** Resolves once the response can take more, or is gone. */
+function writable(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+/** The request's single message, or why there is none. */
+function requestMessage(method: DescMethod & { input: DescMethodServerStreaming["input"] }, body: Buffer) {
+  if (body.length < 5) throw new ConnectError("protocol error: missing request message", Code.InvalidArgument);
+  if ((body[0] ?? 0) !== 0) throw new ConnectError("protocol error: unexpected envelope flags", Code.InvalidArgument);
+  const length = body.readUInt32BE(1);
+  if (body.length !== 5 + length) {
+    throw new ConnectError("protocol error: expected exactly one request message", Code.InvalidArgument);
+  }
+  try {
+    return fromBinary(method.input, body.subarray(5));
+  } catch (err) {
+    throw new ConnectError(`cannot decode the request: ${String(err)}`, Code.InvalidArgument);
+  }
+}
+
+async function serveStream(
+  method: DescMethodServerStreaming,
+  fn: StreamFn,
+  req: Request,
+  res: Response,
+  readMaxBytes: number,
+): Promise<void> {
+  const abort = new AbortController();
+  let finished = false;
+  let timer: NodeJS.Timeout | undefined;
+  // A caller that hangs up cancels the method: its signal aborts, which ends the subscriptions it iterates.
+  res.once("close", () => {
+    if (timer) clearTimeout(timer);
+    if (!finished) abort.abort(new ConnectError("the caller went away", Code.Canceled));
+  });
+  const responseHeader = new Headers();
+  const responseTrailer = new Headers();
+  let headSent = false;
+  const sendHead = () => {
+    if (headSent) return;
+    headSent = true;
+    const head: Record<string, string> = {};
+    for (const [k, v] of responseHeader) head[k] = v;
+    head["content-type"] = CONTENT_TYPE_STREAM_PROTO;
+    (res as ServerResponse).writeHead(200, head);
+  };
+
+  let error: ConnectError | undefined;
+  try {
+    const timeout = parseTimeout((req.headers["connect-timeout-ms"] as string | undefined) ?? null, 2 ** 31 - 1);
+    if (timeout.error) throw timeout.error;
+    if (timeout.timeoutMs !== undefined) {
+      timer = setTimeout(
+        () => abort.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
+        timeout.timeoutMs,
+      );
+    }
+    const body = await readBody(req, readMaxBytes);
+    const message = requestMessage(method, body);
+    const deadline = timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs;
+    const ctx: HandlerContext = {
+      service: method.parent,
+      method,
+      protocolName: "connect",
+      requestMethod: "POST",
+      url: req.url ?? "",
+      signal: abort.signal,
+      timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
+      requestHeader: requestHeaders(req),
+      responseHeader,
+      responseTrailer,
+      values: createContextValues(),
+    };
+    for await (const out of fn(message, ctx)) {
+      if (isGone(res)) break;
+      sendHead();
+      const chunk = envelope(0, toBinary(method.output, create(method.output, out as never)));
+      if (!(res as ServerResponse).write(chunk)) await writable(res);
+    }
+    // A deadline that ended the method's subscriptions ends the call with that error, as connect-es does.
+    if (abort.signal.aborted && abort.signal.reason instanceof ConnectError) error = abort.signal.reason;
+  } catch (err) {
+    error =
+      err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+  }
+  finished = true;
+  if (timer) clearTimeout(timer);
+  abort.abort(error);
+  if (isGone(res)) return;
+  sendHead();
+  const end = JSON.stringify(endStreamToJson(responseTrailer, error, undefined));
+  res.end(envelope(endStreamFlag, Buffer.from(end)));
+}
+
+/** The whole request body, refused past `limit`. */
+function readBody(req: Request, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on("error", () => reject(new ConnectError("the request broke off", Code.Canceled)));
+    req.on("end", () => {
+      if (size > limit) {
+        reject(new ConnectError(`message size ${size} is larger than the limit ${limit}`, Code.ResourceExhausted));
+      } else resolve(joinChunks(chunks));
+    });
+  });
+}

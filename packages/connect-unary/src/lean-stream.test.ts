@@ -1,0 +1,209 @@
+/**
+ * The lean server-streaming path against connect-es's own server, read by connect-es's client over both HTTP
+ * versions: the same messages and errors, cancellation and deadlines reaching the method, and backpressure.
+ */
+import assert from "node:assert/strict";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import http2, { type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { Code, ConnectError, createClient, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter, createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { process as envdProcess } from "@wrenn/protocol";
+import { leanServerStreamHandler } from "./lean-stream-server.ts";
+
+const seen = { lean: 0, aborted: [] as (Code | undefined)[], flooded: 0, floodEnded: false };
+const BIG = new Uint8Array(64 * 1024).fill(1);
+
+const impl = {
+  async *start(req: envdProcess.StartRequest, ctx: HandlerContext) {
+    const what = req.process?.cmd;
+    const n = Number(req.process?.args[0] ?? 0);
+    ctx.responseHeader.set("x-head", "h");
+    ctx.responseTrailer.set("x-tail", "t");
+    if (what === "fail-early") throw new ConnectError("refused", Code.PermissionDenied, { "x-why": "early" });
+    if (what === "plain") throw new Error("a secret");
+    if (what === "flood") {
+      try {
+        for (let i = 0; i < 10_000; i++) {
+          seen.flooded++;
+          yield {
+            event: { event: { case: "data" as const, value: { output: { case: "stdout" as const, value: BIG } } } },
+          };
+        }
+      } finally {
+        seen.floodEnded = true;
+      }
+      return;
+    }
+    for (let i = 1; i <= n; i++) yield { event: { event: { case: "start" as const, value: { pid: i } } } };
+    if (what === "fail-late") throw new ConnectError("gone", Code.NotFound, { "x-why": "late" });
+    if (what === "forever") {
+      await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+      seen.aborted.push(ctx.signal.reason instanceof ConnectError ? ctx.signal.reason.code : undefined);
+    }
+  },
+};
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+function handler(withLean: boolean) {
+  const connect = connectNodeAdapter({ routes: (r) => r.service(envdProcess.Process, impl as never) });
+  const lean = leanServerStreamHandler({ service: envdProcess.Process, impl: impl as never });
+  return (req: Req, res: Res) => {
+    if (withLean && lean(req, res)) {
+      seen.lean++;
+      return;
+    }
+    connect(req as never, res as never);
+  };
+}
+
+async function listen(server: http.Server | http2.Http2Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Everything a call produced: messages, headers, trailers, or the error. */
+async function outcome(
+  client: ReturnType<typeof createClient<typeof envdProcess.Process>>,
+  cmd: string,
+  args: string[] = [],
+) {
+  const out = { pids: [] as number[], head: "", tail: "", error: undefined as unknown };
+  try {
+    const stream = client.start(
+      { process: { cmd, args } },
+      {
+        onHeader: (h) => {
+          out.head = h.get("x-head") ?? "";
+        },
+        onTrailer: (t) => {
+          out.tail = t.get("x-tail") ?? "";
+        },
+      },
+    );
+    for await (const r of stream) if (r.event?.event.case === "start") out.pids.push(r.event.event.value.pid);
+  } catch (err) {
+    const e = ConnectError.from(err);
+    out.error = { code: e.code, message: e.rawMessage, why: e.metadata.get("x-why") };
+  }
+  return out;
+}
+
+describe("lean Connect server streams", () => {
+  const servers = {
+    leanH2: http2.createServer({}, handler(true)),
+    plainH2: http2.createServer({}, handler(false)),
+    leanH1: http.createServer(handler(true)),
+    plainH1: http.createServer(handler(false)),
+  };
+  const urls: Record<keyof typeof servers, string> = { leanH2: "", plainH2: "", leanH1: "", plainH1: "" };
+  const managers: Http2SessionManager[] = [];
+  const client = (url: string, o: { h1?: boolean; json?: boolean } = {}) => {
+    const sessionManager = new Http2SessionManager(url);
+    managers.push(sessionManager);
+    const none: Interceptor[] = [];
+    return createClient(
+      envdProcess.Process,
+      createConnectTransport({
+        ...(o.h1 ? { httpVersion: "1.1" } : { httpVersion: "2", sessionManager }),
+        baseUrl: url,
+        useBinaryFormat: !o.json,
+        interceptors: none,
+      }),
+    );
+  };
+
+  before(async () => {
+    for (const k of Object.keys(servers) as (keyof typeof servers)[]) urls[k] = await listen(servers[k]);
+  });
+  after(() => {
+    for (const m of managers) m.abort();
+    for (const s of Object.values(servers)) s.close();
+  });
+
+  for (const h1 of [false, true]) {
+    it(`answers as connect-es does over HTTP/${h1 ? "1.1" : "2"}: messages, headers, trailers and errors`, async () => {
+      const lean = client(h1 ? urls.leanH1 : urls.leanH2, { h1 });
+      const reference = client(h1 ? urls.plainH1 : urls.plainH2, { h1 });
+      const before = seen.lean;
+      for (const [cmd, args] of [
+        ["count", ["5"]],
+        ["count", ["0"]],
+        ["fail-late", ["2"]],
+        ["fail-early", []],
+        ["plain", []],
+      ] as const) {
+        const got = await outcome(lean, cmd, [...args]);
+        assert.deepEqual(got, await outcome(reference, cmd, [...args]), cmd);
+      }
+      assert.equal(seen.lean, before + 5);
+      assert.deepEqual((await outcome(lean, "count", ["3"])).pids, [1, 2, 3]);
+      assert.deepEqual((await outcome(lean, "fail-late", ["2"])).error, {
+        code: Code.NotFound,
+        message: "gone",
+        why: "late",
+      });
+    });
+  }
+
+  it("leaves JSON streams to connect-es", async () => {
+    const before = seen.lean;
+    assert.deepEqual((await outcome(client(urls.leanH2, { json: true }), "count", ["2"])).pids, [1, 2]);
+    assert.equal(seen.lean, before);
+  });
+
+  it("aborts the method when the caller gives up and at the caller's deadline", async () => {
+    seen.aborted.length = 0;
+    const controller = new AbortController();
+    const stream = client(urls.leanH2).start(
+      { process: { cmd: "forever", args: ["1"] } },
+      { signal: controller.signal },
+    );
+    await assert.rejects(
+      (async () => {
+        for await (const _ of stream) controller.abort();
+      })(),
+      (err: unknown) => ConnectError.from(err).code === Code.Canceled,
+    );
+    const timed = client(urls.leanH1, { h1: true }).start(
+      { process: { cmd: "forever", args: ["1"] } },
+      { timeoutMs: 300 },
+    );
+    await assert.rejects(
+      (async () => {
+        for await (const _ of timed) {
+        }
+      })(),
+      (err: unknown) => ConnectError.from(err).code === Code.DeadlineExceeded,
+    );
+    const deadline = Date.now() + 3000;
+    while (seen.aborted.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(seen.aborted.length, 2);
+    assert.equal(seen.aborted[0], Code.Canceled);
+    // The second ends on the server's deadline or on the client's reset, whichever comes first.
+    assert.ok(seen.aborted[1] === Code.DeadlineExceeded || seen.aborted[1] === Code.Canceled);
+  });
+
+  it("stops producing while the caller does not read, and ends the method when it leaves", async () => {
+    seen.flooded = 0;
+    seen.floodEnded = false;
+    const controller = new AbortController();
+    const it = client(urls.leanH2)
+      .start({ process: { cmd: "flood" } }, { signal: controller.signal })
+      [Symbol.asyncIterator]();
+    await it.next();
+    await new Promise((r) => setTimeout(r, 500));
+    const whileStalled = seen.flooded;
+    await new Promise((r) => setTimeout(r, 300));
+    // 10,000 messages of 64 KiB would be 625 MiB; a stalled reader holds it to what the buffers take.
+    assert.ok(whileStalled < 400, `produced ${whileStalled} messages for a reader that took one`);
+    assert.equal(seen.flooded, whileStalled, "kept producing while the reader was stalled");
+    controller.abort();
+    const deadline = Date.now() + 3000;
+    while (!seen.floodEnded && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(seen.floodEnded, "the method was never ended");
+  });
+});
