@@ -237,6 +237,16 @@ describe("files", { skip }, () => {
     assert.equal(await capsule.files.exists("/root/e2e"), false);
   });
 
+  // The plain routes carry the whole file in one RPC between the control plane and the agent: several MiB must pass.
+  it("writes and reads back a 12 MiB file through the plain file routes", async () => {
+    const data = randomBytes(12 << 20);
+    await capsule.files.write("/root/plain.bin", data);
+    const back = await capsule.files.readBytes("/root/plain.bin");
+    assert.equal(back.length, data.length);
+    assert.equal(sha256(back), sha256(data));
+    await capsule.files.remove("/root/plain.bin");
+  });
+
   it("streams a 24 MiB upload and download byte for byte", async () => {
     const data = randomBytes(24 << 20);
     let up = 0;
