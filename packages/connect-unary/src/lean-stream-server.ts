@@ -14,7 +14,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { endStreamFlag, endStreamToJson, parseTimeout } from "@connectrpc/connect/protocol-connect";
 import type { LeanUnaryHandler } from "./lean-unary-server.ts";
-import { isGone, joinChunks, methodPath, type Request, type Response, requestHeaders } from "./wire.ts";
+import { isGone, joinChunks, matchCall, methodPath, type Request, type Response, requestHeaders } from "./wire.ts";
 
 /** The streaming content type the lean path speaks. */
 const CONTENT_TYPE_STREAM_PROTO = "application/connect+proto";
@@ -41,13 +41,8 @@ export function leanServerStreamHandler<S extends DescService>(o: LeanStreamHand
     calls.set(methodPath(m), { method: m as DescMethodServerStreaming, fn: fn.bind(o.impl) as StreamFn });
   }
   return (req, res) => {
-    if (req.method !== "POST") return false;
-    const entry = calls.get(req.url ?? "");
+    const entry = matchCall(calls, req, CONTENT_TYPE_STREAM_PROTO, "connect-content-encoding");
     if (!entry) return false;
-    const h = req.headers;
-    if (h["content-type"] !== CONTENT_TYPE_STREAM_PROTO) return false;
-    const encoding = h["connect-content-encoding"];
-    if (encoding !== undefined && encoding !== "identity") return false;
     void serveStream(entry.method, entry.fn, req, res, readMaxBytes);
     return true;
   };

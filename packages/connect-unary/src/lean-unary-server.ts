@@ -33,6 +33,7 @@ import {
   CONTENT_TYPE_PROTO,
   isGone,
   joinChunks,
+  matchCall,
   methodPath,
   type Request,
   type Response,
@@ -85,13 +86,8 @@ export function leanUnaryHandler<S extends DescService>(o: LeanUnaryHandlerOptio
   }
 
   return (req, res) => {
-    if (req.method !== "POST") return false;
-    const entry = calls.get(req.url ?? "");
+    const entry = matchCall(calls, req, CONTENT_TYPE_PROTO, "content-encoding");
     if (!entry) return false;
-    const h = req.headers;
-    if (h["content-type"] !== CONTENT_TYPE_PROTO) return false;
-    const encoding = h["content-encoding"];
-    if (encoding !== undefined && encoding !== "identity") return false;
     serve(entry.method, entry.call, req, res, readMaxBytes);
     return true;
   };

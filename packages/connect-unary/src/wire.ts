@@ -41,3 +41,20 @@ export function isGone(res: Response): boolean {
   if (res.writableEnded) return true;
   return "stream" in res ? res.stream.destroyed : res.destroyed;
 }
+
+/**
+ * The entry of `calls` a request is for, when the lean path can answer it: `POST` to a known method's path with
+ * `contentType`, and no compression in `encodingHeader`. Undefined leaves the request to connect-es.
+ */
+export function matchCall<T>(
+  calls: ReadonlyMap<string, T>,
+  req: Request,
+  contentType: string,
+  encodingHeader: string,
+): T | undefined {
+  if (req.method !== "POST") return undefined;
+  const entry = calls.get(req.url ?? "");
+  if (entry === undefined || req.headers["content-type"] !== contentType) return undefined;
+  const encoding = req.headers[encodingHeader];
+  return encoding === undefined || encoding === "identity" ? entry : undefined;
+}

@@ -36,7 +36,7 @@ export const h2cTransport: TransportFactory = (target) => {
     acceptCompression: [],
     interceptors: [
       (next) => (req) => {
-        if (target.agentKey) req.header.set("Authorization", `Bearer ${target.agentKey}`);
+        for (const [name, value] of Object.entries(auth)) req.header.set(name, value);
         return next(req);
       },
     ],
