@@ -18,6 +18,19 @@ describe("config", () => {
     assert.equal(statSync(join(dir, "jwt-secret")).mode & 0o777, 0o600);
     assert.equal(loadConfig({ WRENN_DATA_DIR: dir }).jwtSecret, c.jwtSecret, "restarts keep the secret");
     assert.equal(readFileSync(join(dir, "jwt-secret"), "utf8").trim(), c.jwtSecret);
+    assert.equal(c.heartbeatTimeoutMs, 90_000);
+    assert.equal(c.hostMonitorIntervalMs, 15_000);
+  });
+  it("takes the heartbeat timeout and monitor interval in seconds, and refuses a timeout under 3 s", () => {
+    const c = loadConfig({ WRENN_DATA_DIR: dir, CP_HEARTBEAT_TIMEOUT_SEC: "20", CP_HOST_MONITOR_INTERVAL_SEC: "2" });
+    assert.deepEqual([c.heartbeatTimeoutMs, c.hostMonitorIntervalMs], [20_000, 2_000]);
+    assert.throws(
+      () => loadConfig({ WRENN_DATA_DIR: dir, CP_HEARTBEAT_TIMEOUT_SEC: "1", CP_HOST_MONITOR_INTERVAL_SEC: "0" }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /CP_HEARTBEAT_TIMEOUT_SEC/.test(e.message) &&
+        /CP_HOST_MONITOR_INTERVAL_SEC/.test(e.message),
+    );
   });
   it("lists every bad variable at once", () => {
     assert.throws(

@@ -27,6 +27,8 @@ const envSchema = z.object({
   CP_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   CP_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(20),
   CP_CAPSULE_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  CP_HEARTBEAT_TIMEOUT_SEC: z.coerce.number().int().min(3).max(3600).default(90),
+  CP_HOST_MONITOR_INTERVAL_SEC: z.coerce.number().int().min(1).max(3600).default(15),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   WRENN_ENCRYPTION_KEY: z.string().regex(ENCRYPTION_KEY_PATTERN, "must be 64 hex characters (32 bytes)").optional(),
   WRENN_TELEGRAM_API_URL: z.string().url().default("https://api.telegram.org"),
@@ -65,6 +67,13 @@ export interface Config {
   dbPoolSize: number;
   /** How long `GET /v1/capsules/{id}` may answer from memory (other replicas' changes show within it); 0 disables. */
   capsuleCacheMs: number;
+  /**
+   * A host silent this long becomes `unreachable` and its capsules `missing` (reference: 90 s, three missed 30 s
+   * heartbeats). Keep it at least three times the agents' `AGENT_HEARTBEAT_INTERVAL_SEC`.
+   */
+  heartbeatTimeoutMs: number;
+  /** How often the host monitor looks for silent hosts and reconciles online ones (reference: 15 s). */
+  hostMonitorIntervalMs: number;
   /** AES-256 key (64 hex) of channel configs; generated once into `<dataDir>/encryption-key` when unset. */
   encryptionKey: string;
   /** Telegram Bot API base URL (a proxy or a test server instead of https://api.telegram.org). */
@@ -111,6 +120,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.CP_METRICS_TOKEN,
     dbPoolSize: e.CP_DB_POOL_SIZE,
     capsuleCacheMs: e.CP_CAPSULE_CACHE_MS,
+    heartbeatTimeoutMs: e.CP_HEARTBEAT_TIMEOUT_SEC * 1000,
+    hostMonitorIntervalMs: e.CP_HOST_MONITOR_INTERVAL_SEC * 1000,
     encryptionKey: (e.WRENN_ENCRYPTION_KEY ?? persistedEncryptionKey(dataDir)).toLowerCase(),
     telegramApiUrl: e.WRENN_TELEGRAM_API_URL,
   };

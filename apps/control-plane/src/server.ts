@@ -12,7 +12,7 @@ import { createMetricsSampler, createUsageRollup } from "./metrics/index.ts";
 import type { Services } from "./services/container.ts";
 import { createMailer } from "./services/mailer.ts";
 import { createScheduler } from "./services/scheduler.ts";
-import { createHostMonitor, MONITOR_INTERVAL_MS } from "./workers/host-monitor.ts";
+import { createHostMonitor } from "./workers/host-monitor.ts";
 import { LOCK_KEYS, LockedInterval } from "./workers/locked-interval.ts";
 
 /** A running control plane: HTTP app, database, workers. */
@@ -31,11 +31,7 @@ export function openConfiguredDatabase(config: Config): Promise<DatabaseHandle> 
 }
 
 /** Migrates, builds the app, listens, then starts the host monitor, the metrics sampler and the usage rollup. */
-export async function startServer(
-  config: Config,
-  log: Logger,
-  opts: { monitorIntervalMs?: number } = {},
-): Promise<Server> {
+export async function startServer(config: Config, log: Logger): Promise<Server> {
   const db = await openConfiguredDatabase(config);
   await migrateToLatest(db.db as never);
   const agents = new AgentPool();
@@ -61,12 +57,18 @@ export async function startServer(
     },
   });
   // services.db, not db.db: its writes must reach the capsule read cache.
-  monitor = createHostMonitor({ db: services.db, agents, audit: services.audit, log });
+  monitor = createHostMonitor({
+    db: services.db,
+    agents,
+    audit: services.audit,
+    log,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+  });
   const m = monitor;
   monitorJob = new LockedInterval({
     name: "host-monitor",
     lockKey: LOCK_KEYS.hostMonitor,
-    intervalMs: opts.monitorIntervalMs ?? MONITOR_INTERVAL_MS,
+    intervalMs: config.hostMonitorIntervalMs,
     locks: db.locks,
     log,
     run: (signal) => m.run(signal),

@@ -12,6 +12,7 @@ describe("loadConfig", () => {
     assert.equal(c.poolSize, 2);
     assert.deepEqual(c.prewarmTemplates, ["minimal"]);
     assert.equal(c.bootTimeoutMs, 120_000);
+    assert.equal(c.heartbeatIntervalMs, 30_000);
     assert.ok(Object.isFrozen(c));
   });
 
@@ -26,7 +27,9 @@ describe("loadConfig", () => {
       AGENT_TSC_KHZ: "2100000",
       AGENT_PREWARM_TEMPLATES: "",
       AGENT_BOOT_TIMEOUT_SEC: "45",
+      AGENT_HEARTBEAT_INTERVAL_SEC: "5",
     });
+    assert.equal(c.heartbeatIntervalMs, 5_000);
     assert.equal(c.cpUrl, "http://cp:8080");
     assert.equal(c.poolSize, 0);
     assert.equal(c.tscKhz, 2100000);

@@ -20,6 +20,7 @@ const schema = z.object({
   AGENT_BOOT_TIMEOUT_SEC: intFromEnv(120, 1, 3600),
   AGENT_RESTORE_TIMEOUT_SEC: intFromEnv(30, 1, 600),
   AGENT_DEFAULT_MEMORY_MB: intFromEnv(256, 64, 65536),
+  AGENT_HEARTBEAT_INTERVAL_SEC: intFromEnv(30, 1, 3600),
   AGENT_FAILPOINTS: z.string().default(""),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
@@ -52,6 +53,8 @@ export interface AgentConfig {
   readonly restoreTimeoutMs: number;
   /** Memory of a capsule whose request says 0. Default 256 MiB. */
   readonly defaultMemoryMb: number;
+  /** How often the agent heartbeats to the control plane. Default 30 s (the control plane's 90 s timeout is three). */
+  readonly heartbeatIntervalMs: number;
   readonly logLevel: string;
   /**
    * Test-only fault injection (comma list): `pause-after-save` fails a pause after the VM was stopped and saved,
@@ -92,6 +95,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bootTimeoutMs: e.AGENT_BOOT_TIMEOUT_SEC * 1000,
     restoreTimeoutMs: e.AGENT_RESTORE_TIMEOUT_SEC * 1000,
     defaultMemoryMb: e.AGENT_DEFAULT_MEMORY_MB,
+    heartbeatIntervalMs: e.AGENT_HEARTBEAT_INTERVAL_SEC * 1000,
     logLevel: e.LOG_LEVEL,
     failpoints: new Set(
       e.AGENT_FAILPOINTS.split(",")

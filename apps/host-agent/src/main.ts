@@ -58,6 +58,7 @@ async function main(): Promise<void> {
         onControlPlaneLost: () => void agent.pauseAll("host_lost"),
       },
       creds,
+      config.heartbeatIntervalMs,
     );
   }
   process.on("SIGTERM", () => void stop(false, 0));

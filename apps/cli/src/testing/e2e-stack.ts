@@ -28,7 +28,9 @@ export interface TestStack extends LocalStack {
 }
 
 /** Starts a stack on free ports in a fresh scratch directory. */
-export async function startTestStack(options: { databaseUrl?: string } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: { databaseUrl?: string; cpEnv?: Record<string, string>; agentEnv?: Record<string, string> } = {},
+): Promise<TestStack> {
   const scratchDir = mkdtempSync(join(tmpdir(), "wrenn-e2e-"));
   const filesRootDir = join(scratchDir, "files");
   try {
@@ -39,8 +41,8 @@ export async function startTestStack(options: { databaseUrl?: string } = {}): Pr
       cpPort: 0,
       agentPort: 0,
       databaseUrl: options.databaseUrl,
-      cpEnv: { LOG_LEVEL: "info" },
-      agentEnv: { AGENT_POOL_SIZE: "1", LOG_LEVEL: "info" },
+      cpEnv: { LOG_LEVEL: "info", ...options.cpEnv },
+      agentEnv: { AGENT_POOL_SIZE: "1", LOG_LEVEL: "info", ...options.agentEnv },
     });
     return {
       ...stack,

@@ -54,6 +54,31 @@ describe("host monitor", () => {
     assert.equal((await status(id)).status, "running");
   });
 
+  it("uses the configured heartbeat timeout instead of 90 s", async () => {
+    const { hostId } = await h.onlineHost(admin);
+    const strict = createHostMonitor({
+      db: h.db.db,
+      agents: new AgentPool(h.fleet.factory),
+      audit: h.services.audit,
+      log,
+      heartbeatTimeoutMs: 20_000,
+    });
+    const silentFor = (ms: number) =>
+      h.db.db
+        .updateTable("hosts")
+        .set({ last_heartbeat_at: new Date(Date.now() - ms) })
+        .where("id", "=", hostId)
+        .execute();
+    await silentFor(15_000);
+    await strict.run();
+    assert.equal(await hostStatus(hostId), "online", "15 s of silence is within a 20 s timeout");
+    await silentFor(25_000);
+    await monitor.run();
+    assert.equal(await hostStatus(hostId), "online", "the default monitor still waits 90 s");
+    await strict.run();
+    assert.equal(await hostStatus(hostId), "unreachable");
+  });
+
   it("fixes drift: vanished capsules stop, auto-paused ones pause, strays are destroyed", async () => {
     const { agent, hostId } = await h.onlineHost(admin, "10.7.0.1:50051");
     await only(hostId);

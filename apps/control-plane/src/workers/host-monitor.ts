@@ -6,10 +6,8 @@ import type { CapsuleStatus, Database, Host } from "../db/schema.ts";
 import { PLATFORM_TEAM_ID } from "../ids.ts";
 import type { AuditLog } from "../services/audit-log.ts";
 
-/** A host silent for longer than this becomes `unreachable` (three missed 30 s heartbeats). */
+/** By default a host silent for longer than this becomes `unreachable` (three missed 30 s heartbeats). */
 export const HEARTBEAT_TIMEOUT_MS = 90_000;
-/** How often the monitor runs (reference: 15 s). */
-export const MONITOR_INTERVAL_MS = 15_000;
 const LIST_TIMEOUT_MS = 10_000;
 
 /** Dependencies of the host monitor. */
@@ -18,6 +16,8 @@ export interface HostMonitorDeps {
   agents: AgentPool;
   audit: AuditLog;
   log: Logger;
+  /** Silence after which a host is `unreachable` (`CP_HEARTBEAT_TIMEOUT_SEC`); default 90 s. */
+  heartbeatTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -28,6 +28,7 @@ export interface HostMonitorDeps {
 export function createHostMonitor(deps: HostMonitorDeps) {
   const { db, agents, audit, log } = deps;
   const now = deps.now ?? Date.now;
+  const heartbeatTimeoutMs = deps.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
 
   /** Only rows still in one of `from` change: a pause or resume the API finished meanwhile is not overwritten. */
   async function setStatus(
@@ -52,9 +53,9 @@ export function createHostMonitor(deps: HostMonitorDeps) {
     return changed;
   }
 
-  /** Passive check: hosts without a heartbeat for 90 s. */
+  /** Passive check: hosts without a heartbeat for `heartbeatTimeoutMs`. */
   async function markSilentHosts(): Promise<string[]> {
-    const cutoff = new Date(now() - HEARTBEAT_TIMEOUT_MS);
+    const cutoff = new Date(now() - heartbeatTimeoutMs);
     const lost = await db.transaction().execute(async (tx) => {
       const hosts = await tx
         .updateTable("hosts")
