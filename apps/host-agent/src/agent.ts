@@ -44,7 +44,6 @@ export async function startAgent(config: AgentConfig, log: Logger, onTerminate: 
     qemuVersion: version,
     kernelPath: layout.kernel,
     initrdPath: layout.initrd,
-    rootDir: config.rootDir,
     log,
   });
   const tscKhz = config.tscKhz ?? (await hostTscKhz());

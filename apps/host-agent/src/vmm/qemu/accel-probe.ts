@@ -2,11 +2,12 @@
  * Chooses the accelerator. `/dev/kvm` existing is not enough: on PVM hosts (vm.md §1) KVM only runs paravirtual
  * guests and a stock kernel hangs in its real-mode setup. So the probe boots the real guest kernel under KVM for a few
  * seconds and accepts KVM only if the kernel prints to the serial console. The verdict is cached per
- * (QEMU version, kernel file) in `<root>/accel.json`.
+ * (QEMU binary and version, kernel file) in `/run/wrenn/accel.json`: /run is emptied at every host boot, when KVM
+ * itself may have changed, and every agent on the host (a restart, another files root) shares one probe.
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:fs";
-import { open, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../log.ts";
 
@@ -17,7 +18,8 @@ export interface AccelProbeOptions {
   readonly qemuVersion: string;
   readonly kernelPath: string;
   readonly initrdPath: string | undefined;
-  readonly rootDir: string;
+  /** Where the verdict is cached. Default `/run/wrenn`. */
+  readonly cacheDir?: string;
   readonly log: Logger;
   /** How long the probe guest may take to print. Default 8 s. */
   readonly timeoutMs?: number;
@@ -31,8 +33,10 @@ export async function chooseAccelerator(o: AccelProbeOptions): Promise<"kvm" | "
     return "tcg";
   }
   const kernel = await stat(o.kernelPath).catch(() => undefined);
-  const key = `${o.qemuVersion}|${o.kernelPath}|${kernel?.size}|${kernel?.mtimeMs}`;
-  const cachePath = join(o.rootDir, "accel.json");
+  const kernelFile = await realpath(o.kernelPath).catch(() => o.kernelPath);
+  const key = `${o.qemuBin}|${o.qemuVersion}|${kernelFile}|${kernel?.size}|${kernel?.mtimeMs}`;
+  const cacheDir = o.cacheDir ?? "/run/wrenn";
+  const cachePath = join(cacheDir, "accel.json");
   const cached = await readFile(cachePath, "utf8")
     .then((t) => JSON.parse(t) as { key: string; accelerator: "kvm" | "tcg" })
     .catch(() => undefined);
@@ -43,7 +47,13 @@ export async function chooseAccelerator(o: AccelProbeOptions): Promise<"kvm" | "
     { accelerator },
     booted ? "KVM boots a guest kernel" : "KVM cannot boot a stock guest kernel here; using TCG",
   );
-  if (kernel) await writeFile(cachePath, JSON.stringify({ key, accelerator })).catch(() => {});
+  if (kernel) {
+    await mkdir(cacheDir, { recursive: true })
+      .then(() => writeFile(cachePath, JSON.stringify({ key, accelerator })))
+      .catch((err) =>
+        o.log.warn({ err, cachePath }, "could not cache the accelerator verdict; the next start probes again"),
+      );
+  }
   return accelerator;
 }
 
