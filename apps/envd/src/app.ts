@@ -16,6 +16,7 @@ import { createRequestHandler, type RouteTable } from "./http/router.ts";
 import { EnvdServer } from "./http/server.ts";
 import { createSnapshotPrepareRoute } from "./http/snapshot.ts";
 import type { Logger } from "./logger.ts";
+import { encodeProcessStreamResponse } from "./process/event-encoder.ts";
 import { createPipeStarter } from "./process/pipe-starter.ts";
 import type { ProcessLimits } from "./process/process-handle.ts";
 import { createProcessManager, type ProcessManager } from "./process/process-manager.ts";
@@ -84,7 +85,11 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
   const lean = [
     leanUnaryHandler({ service: processPb.Process, impl: processService }),
     leanUnaryHandler({ service: filesystemPb.Filesystem, impl: filesystemService }),
-    leanServerStreamHandler({ service: processPb.Process, impl: processService }),
+    leanServerStreamHandler({
+      service: processPb.Process,
+      impl: processService,
+      encoders: { start: encodeProcessStreamResponse, connect: encodeProcessStreamResponse },
+    }),
     leanServerStreamHandler({ service: filesystemPb.Filesystem, impl: filesystemService }),
   ];
   const connect = (req: HttpRequest, res: HttpResponse) => {

@@ -14,14 +14,15 @@ export type SpawnerLine =
   | { kind: "exit"; pid: number; code: number | null; signal: number | null };
 
 function frame(fields: readonly string[]): Buffer {
-  const parts: Buffer[] = [Buffer.alloc(4)];
   for (const f of fields) {
     // A NUL would end the field early and shift every later one: refuse instead of starting something else.
     if (f.includes("\0")) throw errors.invalidArgument("process arguments and environment must not contain NUL");
-    parts.push(Buffer.from(`${f}\0`));
   }
-  const out = Buffer.concat(parts);
+  // One string, one encode: a Buffer per field cost a few percent of envd's CPU per command under the interpreter.
+  const payload = `${fields.join("\0")}\0`;
+  const out = Buffer.allocUnsafe(4 + Buffer.byteLength(payload));
   out.writeUInt32LE(out.length - 4, 0);
+  out.write(payload, 4);
   return out;
 }
 
