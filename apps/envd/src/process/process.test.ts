@@ -152,6 +152,23 @@ for (const backend of PIPE_BACKENDS)
       assert.equal(r.end?.exitCode, 0);
     });
 
+    it("ends stdin with CloseStdin when nothing was ever written to it", async () => {
+      const client = h.processClient();
+      const it = client.start(sh("cat; echo eof-seen"))[Symbol.asyncIterator]();
+      const first = await it.next();
+      const pid = first.value?.event?.event.case === "start" ? first.value.event.event.value.pid : 0;
+      await client.closeStdin({ process: { selector: { case: "pid", value: pid } } });
+      const r = await runToEnd({ [Symbol.asyncIterator]: () => it });
+      assert.equal(r.stdout, "eof-seen\n");
+      const late = await connectError(
+        client.sendInput({
+          process: { selector: { case: "pid", value: pid } },
+          input: { input: { case: "stdin", value: Buffer.from("x") } },
+        }),
+      );
+      assert.notEqual(late.code, Code.Unknown);
+    });
+
     it("takes ordered input over the StreamInput client stream (HTTP/2)", async () => {
       const client = h.processClient("2");
       const stream = client.start(sh("head -n 3", { tag: "stream-input" }));

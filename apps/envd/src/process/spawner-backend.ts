@@ -1,3 +1,4 @@
+import { closeSync } from "node:fs";
 import net from "node:net";
 import { EnvdError, errors } from "../errors.ts";
 import { type BackendSink, endInfoFrom, type ProcessBackend, type SpawnSpec } from "./backend.ts";
@@ -14,11 +15,30 @@ export async function spawnSpawnerBackend(
   sink: BackendSink,
 ): Promise<ProcessBackend> {
   let output: PipeOutput | undefined;
+  // envd's end of the process's stdin: a bare fd until something is written, then a socket. Most commands never get
+  // input, and a socket costs JavaScript to make and to tear down (~3% of envd's CPU per command).
+  let stdinFd: number | undefined;
   let stdin: net.Socket | undefined;
+  const closeStdinFd = () => {
+    if (stdinFd === undefined) return;
+    const fd = stdinFd;
+    stdinFd = undefined;
+    closeSync(fd);
+  };
+  const stdinSocket = (): net.Socket | undefined => {
+    if (!stdin && stdinFd !== undefined) {
+      stdin = new net.Socket({ fd: stdinFd, readable: false, writable: true });
+      stdinFd = undefined;
+      // EPIPE (the process closed its stdin) must not crash envd; writes report it instead.
+      stdin.on("error", () => {});
+    }
+    return stdin;
+  };
   let early: SpawnerExit | undefined;
   const onExit = (exit: SpawnerExit) => {
     // As child_process does: once the process is gone, envd's end of its stdin is closed.
     stdin?.destroy();
+    closeStdinFd();
     if (!output) early = exit;
     else if ("lost" in exit) {
       // Nobody can tell how it ended now; end it as unknown once its pipes close.
@@ -32,18 +52,14 @@ export async function spawnSpawnerBackend(
   const stderr = new net.Socket({ fd: pipes.stderrFd, readable: true, writable: false });
   const out = new PipeOutput(stdout, stderr, sink);
   output = out;
-  if (pipes.stdinFd !== undefined) {
-    stdin = new net.Socket({ fd: pipes.stdinFd, readable: false, writable: true });
-    // EPIPE (the process closed its stdin) must not crash envd; writes report it instead.
-    stdin.on("error", () => {});
-  }
+  stdinFd = pipes.stdinFd;
   if (early) onExit(early);
 
   return {
     pid,
     isPty: false,
     write(data) {
-      const s = stdin;
+      const s = stdinSocket();
       if (!s || s.destroyed || s.writableEnded) {
         return Promise.reject(errors.failedPrecondition(`stdin of process ${pid} is closed`));
       }
@@ -54,6 +70,7 @@ export async function spawnSpawnerBackend(
     closeStdin() {
       if (!spec.stdin) throw errors.failedPrecondition(`process ${pid} was started without stdin`);
       stdin?.end();
+      closeStdinFd();
     },
     resize() {
       throw errors.failedPrecondition(`process ${pid} has no PTY`);
