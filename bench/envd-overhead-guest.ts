@@ -88,6 +88,24 @@ for _ in range(runs):
     out["envd"].append(via_envd(True))
     out["envd_json"].append(via_envd(False))
     out["health"].append(health())
+# Where the time goes: CPU time (user + system) the guest kernel charged to envd and to wrenn-spawner per call,
+# read from /proc/<pid>/stat around a run of one kind of call.
+def pid_of(name):
+    for p in os.listdir("/proc"):
+        try:
+            if p.isdigit() and open("/proc/%s/comm" % p).read().strip() == name: return int(p)
+        except OSError: pass
+def cpu_ms(pid):
+    if pid is None: return 0.0
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+envd_pid, spawner_pid = pid_of("envd"), pid_of("wrenn-spawner")
+out["cpu"] = {}
+for name, call in (("start", lambda: via_envd(True)), ("start_json", lambda: via_envd(False)), ("health", health)):
+    n = max(runs, 50)
+    before = (cpu_ms(envd_pid), cpu_ms(spawner_pid))
+    for _ in range(n): call()
+    out["cpu"][name] = [(cpu_ms(envd_pid) - before[0]) / n, (cpu_ms(spawner_pid) - before[1]) / n]
 print(json.dumps(out))
 `;
 
@@ -124,7 +142,8 @@ try {
     envd: viaEnvd,
     envd_json: viaEnvdJson,
     health,
-  } = JSON.parse(r.stdout.toString()) as Record<string, number[]>;
+    cpu,
+  } = JSON.parse(r.stdout.toString()) as Record<string, number[]> & { cpu?: Record<string, [number, number]> };
   if (!direct || !viaEnvd || !viaEnvdJson || !health)
     throw new Error(`unexpected guest output: ${r.stdout.toString()}`);
   printLatencies("posix_spawn + wait of /bin/true", direct, 40, 2);
@@ -134,6 +153,9 @@ try {
   const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
   const p50 = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)] ?? 0;
   console.log(`overhead p50: ${(p50(viaEnvd) - p50(direct)).toFixed(2)} ms (goal ≤ 10 ms under TCG)`);
+  for (const [name, [envdMs, spawnerMs]] of Object.entries(cpu ?? {})) {
+    console.log(`CPU per ${name.padEnd(10)}: envd ${envdMs.toFixed(1)} ms, wrenn-spawner ${spawnerMs.toFixed(1)} ms`);
+  }
 } finally {
   await manager.shutdown({ destroyAll: true });
   await rm(root, { recursive: true, force: true });
