@@ -12,23 +12,46 @@ import { packTree, scrubTree } from "./tree-tarball.ts";
 /** Bump when the way the base tree is made changes in a way BASE_RECIPE does not capture. */
 const BASE_TREE_VERSION = 1;
 
-/** A cached root filesystem tree: its tarball and the recipe hash it was made from. */
+/**
+ * A root filesystem tree known by its recipe hash; its tarball is made (or found in the cache) only when something
+ * asks for it. Why: the hash alone tells whether an image is up to date, so a files root whose images are current
+ * but whose tree cache is empty (a fresh `AGENT_FILES_ROOTDIR` linking shared images, a cleared cache) no longer
+ * spends minutes on debootstrap and apt just to find that out.
+ */
 export interface CachedTree {
-  tarball: string;
-  hash: string;
+  readonly hash: string;
+  /** The tarball's path, built on the first call (later calls share the same promise). */
+  tarball(): Promise<string>;
+}
+
+/** A `CachedTree` whose `make` runs at most once, when the tarball is first asked for. */
+export function lazyTree(hash: string, make: () => Promise<string>): CachedTree {
+  let made: Promise<string> | undefined;
+  return {
+    hash,
+    tarball: () => {
+      made ??= make();
+      return made;
+    },
+  };
 }
 
 /**
  * Makes sure the debootstrap base tree (Debian minbase + BASE_RECIPE.include) is cached as a tarball
- * named by its recipe hash, running debootstrap (~1–2 min) only when no such tarball exists or `force`.
+ * named by its recipe hash, running debootstrap (~1–2 min) only when the tarball is asked for and no such tarball
+ * exists, or `force`.
  * The mirror is not part of the hash: any mirror serves the same suite.
  */
-export async function ensureBaseTree(layout: HostLayout, progress: Progress, force: boolean): Promise<CachedTree> {
+export function ensureBaseTree(layout: HostLayout, progress: Progress, force: boolean): CachedTree {
   const hash = recipeHash({ v: BASE_TREE_VERSION, ...BASE_RECIPE });
+  return lazyTree(hash, () => makeBaseTree(layout, progress, force, hash));
+}
+
+async function makeBaseTree(layout: HostLayout, progress: Progress, force: boolean, hash: string): Promise<string> {
   const tarball = join(layout.treeCacheDir, `base-${hash.slice(0, 16)}.tar.zst`);
   if (!force && (await allExist([tarball]))) {
     progress.info(`= base tree: cached (${tarball})`);
-    return { tarball, hash };
+    return tarball;
   }
   const mirror = await hostMirror(BASE_RECIPE.suite);
   progress.info(`base tree: no cached ${tarball}; debootstrap from ${mirror} (1–3 min)`);
@@ -57,5 +80,5 @@ export async function ensureBaseTree(layout: HostLayout, progress: Progress, for
       s.note(`cached as ${tarball}`);
     }),
   );
-  return { tarball, hash };
+  return tarball;
 }

@@ -51,10 +51,11 @@ async function buildUnderLock(
   const reseed = await compileReseedHelper(helperBin, layout.scratchDir);
   const spawner = await compileSpawnerHelper(helperBin, layout.scratchDir);
   const kernelRelease = await ensureKernel(layout, progress, opts.force);
-  const base = await ensureBaseTree(layout, progress, opts.forceBase);
+  // Trees are made only if an image needs rebuilding; their hashes alone tell whether one does.
+  const base = ensureBaseTree(layout, progress, opts.forceBase);
   const images: ImageManifest[] = [];
   for (const name of opts.only) {
-    const tree = await ensureTemplateTree(TEMPLATES[name], base, layout, progress, opts.force);
+    const tree = ensureTemplateTree(TEMPLATES[name], base, layout, progress, opts.force);
     images.push(await ensureImage(name, tree, { kernelRelease, envd, reseed, spawner }, layout, progress, opts.force));
   }
   return { kernelRelease, images };

@@ -63,11 +63,12 @@ export async function ensureImage(
     progress.info(`= ${name} image: up to date (${(current.size_bytes / MIB).toFixed(0)} MiB)`);
     return current;
   }
+  const tarball = await tree.tarball();
   return progress.step(`${name}: assemble rootfs.ext4`, (s) =>
     withScratchDir(layout.scratchDir, `${name}-image`, async (dir) => {
       const root = join(dir, "tree");
       s.tick("unpacking the tree");
-      await unpackTree(tree.tarball, root);
+      await unpackTree(tarball, root);
       s.tick("installing envd, wrenn-init, wrenn-reseed, wrenn-spawner");
       await installGuestFiles(root, name, hash, inputs);
       const { stdout } = await runCommand("du", ["-s", "-B1", root]);

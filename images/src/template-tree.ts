@@ -1,6 +1,6 @@
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { CachedTree } from "./base-tree.ts";
+import { type CachedTree, lazyTree } from "./base-tree.ts";
 import { allExist, withScratchDir } from "./fs-atomic.ts";
 import type { HostLayout } from "./host-layout.ts";
 import type { Progress } from "./progress.ts";
@@ -17,13 +17,13 @@ const LAYER_VERSION = 1;
  * cached as a tarball named by its hash, so that a new envd or wrenn-init only redoes the final image
  * assembly. A template without packages is the base tree itself.
  */
-export async function ensureTemplateTree(
+export function ensureTemplateTree(
   recipe: TemplateRecipe,
   base: CachedTree,
   layout: HostLayout,
   progress: Progress,
   force: boolean,
-): Promise<CachedTree> {
+): CachedTree {
   if (recipe.packages.length === 0 && !recipe.postInstall) return base;
   const hash = recipeHash({
     v: LAYER_VERSION,
@@ -31,15 +31,27 @@ export async function ensureTemplateTree(
     packages: recipe.packages,
     postInstall: recipe.postInstall,
   });
+  return lazyTree(hash, () => makeTemplateTree(recipe, base, layout, progress, force, hash));
+}
+
+async function makeTemplateTree(
+  recipe: TemplateRecipe,
+  base: CachedTree,
+  layout: HostLayout,
+  progress: Progress,
+  force: boolean,
+  hash: string,
+): Promise<string> {
   const tarball = join(layout.treeCacheDir, `${recipe.name}-${hash.slice(0, 16)}.tar.zst`);
   if (!force && (await allExist([tarball]))) {
     progress.info(`= ${recipe.name} packages: cached`);
-    return { tarball, hash };
+    return tarball;
   }
+  const baseTarball = await base.tarball();
   await progress.step(`${recipe.name}: apt-get install ${recipe.packages.join(" ")}`, (s) =>
     withScratchDir(layout.scratchDir, recipe.name, async (dir) => {
       const tree = join(dir, "tree");
-      await unpackTree(base.tarball, tree);
+      await unpackTree(baseTarball, tree);
       // The chroot resolves the mirror's name with the host's resolver configuration.
       await copyFile("/etc/resolv.conf", join(tree, "etc/resolv.conf")).catch(() => undefined);
       const env = {
@@ -70,5 +82,5 @@ export async function ensureTemplateTree(
       await packTree(tree, tarball);
     }),
   );
-  return { tarball, hash };
+  return tarball;
 }
