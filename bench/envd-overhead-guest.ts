@@ -51,13 +51,14 @@ def request(method, path, headers, body=b""):
     lines = "".join("%s: %s\\r\\n" % kv for kv in headers.items())
     return ("%s %s HTTP/1.1\\r\\nHost: envd\\r\\n%sContent-Length: %d\\r\\n\\r\\n" % (method, path, lines, len(body))).encode() + body
 def start_request(binary):
-    # StartRequest{process: ProcessConfig{cmd: "/bin/true"}}, as protobuf (what the agent sends) or JSON.
+    # StartRequest{process: ProcessConfig{cmd: "/bin/true"}, stdin: false}, as the agent sends a foreground command:
+    # protobuf (what the agent sends) or JSON.
     if binary:
         cmd = b"/bin/true"
         config = b"\\x0a" + bytes([len(cmd)]) + cmd
-        msg, ctype = b"\\x0a" + bytes([len(config)]) + config, "application/connect+proto"
+        msg, ctype = b"\\x0a" + bytes([len(config)]) + config + b"\\x20\\x00", "application/connect+proto"
     else:
-        msg, ctype = json.dumps({"process": {"cmd": "/bin/true"}}).encode(), "application/connect+json"
+        msg, ctype = json.dumps({"process": {"cmd": "/bin/true"}, "stdin": False}).encode(), "application/connect+json"
     headers = {"Content-Type": ctype, "Connect-Protocol-Version": "1", "X-Access-Token": token}
     return request("POST", "/process.Process/Start", headers, struct.pack(">BI", 0, len(msg)) + msg)
 requests = {True: start_request(True), False: start_request(False)}
