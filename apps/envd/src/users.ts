@@ -42,7 +42,7 @@ interface PasswdEntry {
 
 /**
  * Creates a resolver. Users may be added inside the capsule at any time, so every lookup checks /etc/passwd; it is
- * parsed again only when it changed (its inode, size or mtime), because parsing it on every command was ~5% of
+ * parsed again only when it changed (its inode, size, mtime or ctime), because parsing it on every command was ~5% of
  * envd's CPU per started process under the interpreter.
  */
 export function createUserResolver(options: UserResolverOptions): UserResolver {
@@ -52,10 +52,8 @@ export function createUserResolver(options: UserResolverOptions): UserResolver {
   let cached: { version: string; entries: PasswdEntry[] } | undefined;
   const passwd = (): PasswdEntry[] => {
     const version = fileVersion(passwdPath);
-    if (version === undefined || cached?.version !== version) {
-      cached = version === undefined ? undefined : { version, entries: readPasswd(passwdPath) };
-      return cached?.entries ?? readPasswd(passwdPath);
-    }
+    if (version === undefined) return [];
+    if (cached?.version !== version) cached = { version, entries: readPasswd(passwdPath) };
     return cached.entries;
   };
   return {
@@ -88,7 +86,7 @@ export function createUserResolver(options: UserResolverOptions): UserResolver {
   };
 }
 
-/** What changes whenever the file does (a rename over it, an edit in place); undefined when it cannot be read. */
+/** What changes whenever the file does (a rename over it, an edit in place); undefined when it cannot be stat'ed. */
 function fileVersion(path: string): string | undefined {
   try {
     const s = statSync(path, { bigint: true });
