@@ -13,6 +13,7 @@ describe("loadConfig", () => {
     assert.deepEqual(c.prewarmTemplates, ["minimal"]);
     assert.equal(c.bootTimeoutMs, 120_000);
     assert.equal(c.heartbeatIntervalMs, 30_000);
+    assert.equal(c.defaultMemoryMb, 512, "the API's default size, so the warm pool serves API creates");
     assert.ok(Object.isFrozen(c));
   });
 

@@ -19,7 +19,7 @@ const schema = z.object({
   AGENT_KERNEL_ARGS: z.string().default(""),
   AGENT_BOOT_TIMEOUT_SEC: intFromEnv(120, 1, 3600),
   AGENT_RESTORE_TIMEOUT_SEC: intFromEnv(30, 1, 600),
-  AGENT_DEFAULT_MEMORY_MB: intFromEnv(256, 64, 65536),
+  AGENT_DEFAULT_MEMORY_MB: intFromEnv(512, 64, 65536),
   AGENT_HEARTBEAT_INTERVAL_SEC: intFromEnv(30, 1, 3600),
   AGENT_FAILPOINTS: z.string().default(""),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
@@ -51,7 +51,10 @@ export interface AgentConfig {
   readonly bootTimeoutMs: number;
   /** Deadline for a restore to envd answering. Default 30 s. */
   readonly restoreTimeoutMs: number;
-  /** Memory of a capsule whose request says 0. Default 256 MiB. */
+  /**
+   * Memory of a capsule whose request says 0, and of the warm pool's clones. Default 512 MiB, the control plane's
+   * default (`POST /v1/capsules`), so the pool serves the capsules the API asks for.
+   */
   readonly defaultMemoryMb: number;
   /** How often the agent heartbeats to the control plane. Default 30 s (the control plane's 90 s timeout is three). */
   readonly heartbeatIntervalMs: number;

@@ -70,6 +70,8 @@ export class AgentProcess {
         AGENT_FILES_ROOTDIR: o.rootDir,
         AGENT_LISTEN_ADDR: `127.0.0.1:${port}`,
         AGENT_KEY: o.agentKey,
+        // These tests were written around 256 MiB capsules (pause and RAM-image sizes, the default a create gets).
+        AGENT_DEFAULT_MEMORY_MB: "256",
         LOG_LEVEL: "debug",
         ...o.env,
       },
