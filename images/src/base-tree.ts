@@ -42,7 +42,7 @@ export function lazyTree(hash: string, make: () => Promise<string>): CachedTree 
  * exists, or `force`.
  * The mirror is not part of the hash: any mirror serves the same suite.
  */
-export function ensureBaseTree(layout: HostLayout, progress: Progress, force: boolean): CachedTree {
+export function baseTree(layout: HostLayout, progress: Progress, force: boolean): CachedTree {
   const hash = recipeHash({ v: BASE_TREE_VERSION, ...BASE_RECIPE });
   return lazyTree(hash, () => makeBaseTree(layout, progress, force, hash));
 }

@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { ensureBaseTree } from "./base-tree.ts";
+import { baseTree } from "./base-tree.ts";
 import { acquireBuildLock } from "./build-lock.ts";
 import type { BuildOptions } from "./build-options.ts";
 import { locateEnvd } from "./envd-artifact.ts";
@@ -12,7 +12,7 @@ import type { Progress } from "./progress.ts";
 import { compileReseedHelper } from "./reseed-helper.ts";
 import { ensureImage } from "./rootfs-image.ts";
 import { compileSpawnerHelper } from "./spawner-helper.ts";
-import { ensureTemplateTree } from "./template-tree.ts";
+import { templateTree } from "./template-tree.ts";
 import { TEMPLATES } from "./templates.ts";
 
 /** What a build produced: the kernel release and one manifest per requested template. */
@@ -52,10 +52,10 @@ async function buildUnderLock(
   const spawner = await compileSpawnerHelper(helperBin, layout.scratchDir);
   const kernelRelease = await ensureKernel(layout, progress, opts.force);
   // Trees are made only if an image needs rebuilding; their hashes alone tell whether one does.
-  const base = ensureBaseTree(layout, progress, opts.forceBase);
+  const base = baseTree(layout, progress, opts.forceBase);
   const images: ImageManifest[] = [];
   for (const name of opts.only) {
-    const tree = ensureTemplateTree(TEMPLATES[name], base, layout, progress, opts.force);
+    const tree = templateTree(TEMPLATES[name], base, layout, progress, opts.force);
     images.push(await ensureImage(name, tree, { kernelRelease, envd, reseed, spawner }, layout, progress, opts.force));
   }
   return { kernelRelease, images };

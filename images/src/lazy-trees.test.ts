@@ -3,10 +3,10 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { ensureBaseTree, lazyTree } from "./base-tree.ts";
+import { baseTree, lazyTree } from "./base-tree.ts";
 import { hostLayout } from "./host-layout.ts";
 import { createProgress } from "./progress.ts";
-import { ensureTemplateTree } from "./template-tree.ts";
+import { templateTree } from "./template-tree.ts";
 import { TEMPLATES } from "./templates.ts";
 
 describe("lazy trees", async () => {
@@ -27,11 +27,11 @@ describe("lazy trees", async () => {
   });
 
   it("knows the base tree's and a layer's hash without running debootstrap or apt", async () => {
-    const base = ensureBaseTree(layout, progress, false);
-    const python = ensureTemplateTree(TEMPLATES.python, base, layout, progress, false);
+    const base = baseTree(layout, progress, false);
+    const python = templateTree(TEMPLATES.python, base, layout, progress, false);
     assert.match(base.hash, /^[0-9a-f]{64}$/);
     assert.notEqual(python.hash, base.hash);
-    assert.equal(ensureTemplateTree(TEMPLATES.minimal, base, layout, progress, false), base);
+    assert.equal(templateTree(TEMPLATES.minimal, base, layout, progress, false), base);
     // Nothing was built: no scratch work, no cache entries.
     await mkdir(layout.treeCacheDir, { recursive: true });
     assert.deepEqual(await readdir(layout.treeCacheDir), []);
@@ -39,7 +39,7 @@ describe("lazy trees", async () => {
 
   it("finds a cached layer without touching the base tree", async () => {
     const base = lazyTree("b".repeat(64), () => assert.fail("the base tree was asked for"));
-    const python = ensureTemplateTree(TEMPLATES.python, base, layout, progress, false);
+    const python = templateTree(TEMPLATES.python, base, layout, progress, false);
     const cached = join(layout.treeCacheDir, `python-${python.hash.slice(0, 16)}.tar.zst`);
     await writeFile(cached, "tarball");
     assert.equal(await python.tarball(), cached);

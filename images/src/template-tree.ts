@@ -17,7 +17,7 @@ const LAYER_VERSION = 1;
  * cached as a tarball named by its hash, so that a new envd or wrenn-init only redoes the final image
  * assembly. A template without packages is the base tree itself.
  */
-export function ensureTemplateTree(
+export function templateTree(
   recipe: TemplateRecipe,
   base: CachedTree,
   layout: HostLayout,

@@ -1,3 +1,4 @@
 export { type LeanStreamHandlerOptions, leanServerStreamHandler } from "./lean-stream-server.ts";
 export { type LeanUnaryTransportOptions, leanUnaryTransport } from "./lean-unary-client.ts";
-export { type LeanUnaryHandler, type LeanUnaryHandlerOptions, leanUnaryHandler } from "./lean-unary-server.ts";
+export { type LeanUnaryHandlerOptions, leanUnaryHandler } from "./lean-unary-server.ts";
+export type { LeanHandler } from "./wire.ts";

@@ -13,8 +13,16 @@ import type { DescMethod, DescMethodServerStreaming, DescService } from "@bufbui
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { endStreamFlag, endStreamToJson, parseTimeout } from "@connectrpc/connect/protocol-connect";
-import type { LeanUnaryHandler } from "./lean-unary-server.ts";
-import { isGone, joinChunks, matchCall, methodPath, type Request, type Response, requestHeaders } from "./wire.ts";
+import {
+  isGone,
+  type LeanHandler,
+  matchCall,
+  methodPath,
+  type Request,
+  type Response,
+  readBody,
+  requestHeaders,
+} from "./wire.ts";
 
 /** The streaming content type the lean path speaks. */
 const CONTENT_TYPE_STREAM_PROTO = "application/connect+proto";
@@ -38,7 +46,7 @@ type StreamFn = (message: unknown, ctx: HandlerContext) => AsyncIterable<unknown
 type Encode = (message: unknown) => Uint8Array;
 
 /** The handler of `service`'s server-streaming methods (no interceptors: use connect-es where they are needed). */
-export function leanServerStreamHandler<S extends DescService>(o: LeanStreamHandlerOptions<S>): LeanUnaryHandler {
+export function leanServerStreamHandler<S extends DescService>(o: LeanStreamHandlerOptions<S>): LeanHandler {
   const readMaxBytes = o.readMaxBytes ?? 0xffffffff;
   const calls = new Map<string, { method: DescMethodServerStreaming; fn: StreamFn; encode: Encode }>();
   for (const m of o.service.methods) {
@@ -183,22 +191,4 @@ async function serveStream(
   }
   const end = JSON.stringify(endStreamToJson(responseTrailer ?? new Headers(), error, undefined));
   res.end(envelope(endStreamFlag, Buffer.from(end)));
-}
-
-/** The whole request body, refused past `limit`. */
-function readBody(req: Request, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on("error", () => reject(new ConnectError("the request broke off", Code.Canceled)));
-    req.on("end", () => {
-      if (size > limit) {
-        reject(new ConnectError(`message size ${size} is larger than the limit ${limit}`, Code.ResourceExhausted));
-      } else resolve(joinChunks(chunks));
-    });
-  });
 }

@@ -32,17 +32,15 @@ import {
   CONTENT_TYPE_JSON,
   CONTENT_TYPE_PROTO,
   isGone,
-  joinChunks,
+  type LeanHandler,
   matchCall,
   methodPath,
   type Request,
   type Response,
+  readBody,
   requestHeaders,
   TRAILER_PREFIX,
 } from "./wire.ts";
-
-/** Answers a request on the lean path and returns true, or returns false and touches nothing. */
-export type LeanUnaryHandler = (req: Request, res: Response) => boolean;
 
 /** Options of the handler. */
 export interface LeanUnaryHandlerOptions<S extends DescService> {
@@ -60,7 +58,7 @@ export interface LeanUnaryHandlerOptions<S extends DescService> {
 type UnaryFn = (req: UnaryRequest) => Promise<UnaryResponse>;
 
 /** The handler of `service`'s unary methods. */
-export function leanUnaryHandler<S extends DescService>(o: LeanUnaryHandlerOptions<S>): LeanUnaryHandler {
+export function leanUnaryHandler<S extends DescService>(o: LeanUnaryHandlerOptions<S>): LeanHandler {
   const readMaxBytes = o.readMaxBytes ?? 0xffffffff;
   const calls = new Map<string, { method: DescMethodUnary; call: UnaryFn }>();
   for (const m of o.service.methods) {
@@ -143,36 +141,17 @@ function serve(method: DescMethodUnary, call: UnaryFn, req: Request, res: Respon
       timeout.timeoutMs,
     );
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooLarge = false;
-  req.on("data", (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > readMaxBytes) tooLarge = true;
-    else chunks.push(chunk);
-  });
-  req.on("error", () => abort.abort(new ConnectError("the request broke off", Code.Canceled)));
-  req.on("end", () => {
-    if (tooLarge) {
-      const err = new ConnectError(
-        `message size ${size} is larger than the limit ${readMaxBytes}`,
-        Code.ResourceExhausted,
-      );
-      answered = true;
-      answer(res, method, undefined, err);
-      return;
-    }
+  const refuse = (err: ConnectError) => {
+    answered = true;
+    if (timer) clearTimeout(timer);
+    answer(res, method, undefined, err);
+  };
+  readBody(req, readMaxBytes).then((body) => {
     let message: ReturnType<typeof fromBinary>;
     try {
-      message = fromBinary(method.input, joinChunks(chunks));
+      message = fromBinary(method.input, body);
     } catch (err) {
-      answered = true;
-      answer(
-        res,
-        method,
-        undefined,
-        new ConnectError(`cannot decode the request: ${String(err)}`, Code.InvalidArgument),
-      );
+      refuse(new ConnectError(`cannot decode the request: ${String(err)}`, Code.InvalidArgument));
       return;
     }
     const lean: LeanRequest = {
@@ -210,7 +189,7 @@ function serve(method: DescMethodUnary, call: UnaryFn, req: Request, res: Respon
         answer(res, method, undefined, e, lean.responseHeader, lean.responseTrailer);
       },
     );
-  });
+  }, refuse);
 }
 
 /** Writes the answer: the message as protobuf, or the error as Connect's JSON under its HTTP status. */

@@ -5,10 +5,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { DescMethod } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 
 /** A request and its response, either HTTP version (Node's compatibility API for HTTP/2). */
 export type Request = IncomingMessage | Http2ServerRequest;
 export type Response = ServerResponse | Http2ServerResponse;
+
+/** Answers a request on a lean path and returns true, or returns false and touches nothing. */
+export type LeanHandler = (req: Request, res: Response) => boolean;
 
 /** `POST /<package.Service>/<Method>`. */
 export const methodPath = (method: DescMethod): string => `/${method.parent.typeName}/${method.name}`;
@@ -112,4 +116,22 @@ export function matchCall<T>(
   if (entry === undefined || req.headers["content-type"] !== contentType) return undefined;
   const encoding = req.headers[encodingHeader];
   return encoding === undefined || encoding === "identity" ? entry : undefined;
+}
+
+/** The whole request body; refused with ResourceExhausted past `limit`, Canceled if the request breaks off. */
+export function readBody(req: Request, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on("error", () => reject(new ConnectError("the request broke off", Code.Canceled)));
+    req.on("end", () => {
+      if (size > limit) {
+        reject(new ConnectError(`message size ${size} is larger than the limit ${limit}`, Code.ResourceExhausted));
+      } else resolve(joinChunks(chunks));
+    });
+  });
 }
