@@ -20,7 +20,7 @@ import { encodeProcessStreamResponse } from "./process/event-encoder.ts";
 import { createPipeStarter } from "./process/pipe-starter.ts";
 import type { ProcessLimits } from "./process/process-handle.ts";
 import { createProcessManager, type ProcessManager } from "./process/process-manager.ts";
-import { createProcessService } from "./process/process-service.ts";
+import { createProcessService, createProcessStreams } from "./process/process-service.ts";
 import { ProcessTable } from "./process/process-table.ts";
 import { EnvdState } from "./state.ts";
 import { createCpuSampler } from "./system/cpu-sampler.ts";
@@ -88,6 +88,7 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
     leanServerStreamHandler({
       service: processPb.Process,
       impl: processService,
+      push: createProcessStreams(processes),
       encoders: { start: encodeProcessStreamResponse, connect: encodeProcessStreamResponse },
     }),
     leanServerStreamHandler({ service: filesystemPb.Filesystem, impl: filesystemService }),

@@ -35,7 +35,6 @@ async function main(): Promise<void> {
         tag: "init-cmd",
         stdin: false,
         user: undefined,
-        signal: undefined,
       })
       .then(({ subscription }) => subscription.close())
       .catch((err: unknown) => log.error({ err }, "init command failed to start"));

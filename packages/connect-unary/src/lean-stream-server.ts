@@ -13,6 +13,7 @@ import type { DescMethod, DescMethodServerStreaming, DescService } from "@bufbui
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { endStreamFlag, endStreamToJson, parseTimeout } from "@connectrpc/connect/protocol-connect";
+import { type PushStreamCall, type PushStreamMethod, toConnectError } from "./push-stream.ts";
 import {
   isGone,
   type LeanHandler,
@@ -32,6 +33,11 @@ export interface LeanStreamHandlerOptions<S extends DescService> {
   readonly service: S;
   /** Its server-streaming methods must be async generators (as connect-es calls them). */
   readonly impl: ServiceImpl<S>;
+  /**
+   * Push-style versions of some of those methods, by local name (see `push-stream.ts`): served directly here, where
+   * `impl` keeps a generator of the same method (`pushAsGenerator`) for connect-es.
+   */
+  readonly push?: Readonly<Record<string, PushStreamMethod<never, never>>>;
   /** Largest request body accepted; connect-es's default (4 GiB - 1) unless set. */
   readonly readMaxBytes?: number;
   /**
@@ -43,12 +49,19 @@ export interface LeanStreamHandlerOptions<S extends DescService> {
 }
 
 type StreamFn = (message: unknown, ctx: HandlerContext) => AsyncIterable<unknown>;
+type PushFn = PushStreamMethod<unknown, unknown>;
 type Encode = (message: unknown) => Uint8Array;
+interface Entry {
+  method: DescMethodServerStreaming;
+  fn: StreamFn;
+  push: PushFn | undefined;
+  encode: Encode;
+}
 
 /** The handler of `service`'s server-streaming methods (no interceptors: use connect-es where they are needed). */
 export function leanServerStreamHandler<S extends DescService>(o: LeanStreamHandlerOptions<S>): LeanHandler {
   const readMaxBytes = o.readMaxBytes ?? 0xffffffff;
-  const calls = new Map<string, { method: DescMethodServerStreaming; fn: StreamFn; encode: Encode }>();
+  const calls = new Map<string, Entry>();
   for (const m of o.service.methods) {
     if (m.methodKind !== "server_streaming") continue;
     const fn = (o.impl as Record<string, unknown>)[m.localName];
@@ -57,12 +70,15 @@ export function leanServerStreamHandler<S extends DescService>(o: LeanStreamHand
     const encode =
       (o.encoders?.[m.localName] as Encode | undefined) ??
       ((out: unknown) => toBinary(method.output, create(method.output, out as never)));
-    calls.set(methodPath(m), { method, fn: fn.bind(o.impl) as StreamFn, encode });
+    const push = o.push?.[m.localName] as PushFn | undefined;
+    calls.set(methodPath(m), { method, fn: fn.bind(o.impl) as StreamFn, push, encode });
   }
   return (req, res) => {
     const entry = matchCall(calls, req, CONTENT_TYPE_STREAM_PROTO, "connect-content-encoding");
     if (!entry) return false;
-    void serveStream(entry.method, entry.fn, entry.encode, req, res, readMaxBytes);
+    const call = new ServerStreamCall(req, res, entry.encode);
+    if (entry.push) void servePush(entry, call, req, readMaxBytes);
+    else void serveGenerator(entry, call, req, res, readMaxBytes);
     return true;
   };
 }
@@ -74,19 +90,6 @@ function envelope(flags: number, data: Uint8Array): Buffer {
   out.writeUInt32BE(data.length, 1);
   out.set(data, 5);
   return out;
-}
-
-/** Resolves once the response can take more, or is gone. */
-function writable(res: Response): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
 }
 
 /** The request's single message, or why there is none. */
@@ -107,88 +110,194 @@ function requestMessage(method: DescMethod & { input: DescMethodServerStreaming[
 /** The end of a stream that ended without error or trailers (`{}`), the usual one. */
 const PLAIN_END = envelope(endStreamFlag, Buffer.from("{}"));
 
-async function serveStream(
-  method: DescMethodServerStreaming,
-  fn: StreamFn,
-  encode: Encode,
+/**
+ * One call's response: enveloped messages written as they are sent, then the end-of-stream message. It is the
+ * `PushStreamCall` a push method gets; the generator path drives the same object. A caller that hangs up, or a
+ * deadline from `connect-timeout-ms`, cancels it.
+ */
+class ServerStreamCall implements PushStreamCall<unknown> {
+  private isEnded = false;
+  private isCancelled = false;
+  private headSent = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly drainListeners: Array<() => void> = [];
+  private readonly cancelListeners: Array<(reason: ConnectError) => void> = [];
+  private isWaitingForDrain = false;
+  private headers: Headers | undefined;
+  // Made when a method first touches them: most never do, and each `Headers` costs JavaScript to build.
+  responseHeader: Headers | undefined;
+  responseTrailer: Headers | undefined;
+
+  constructor(
+    private readonly req: Request,
+    private readonly res: Response,
+    private readonly encode: Encode,
+  ) {
+    res.once("close", () => {
+      if (!this.isEnded) this.cancel(new ConnectError("the caller went away", Code.Canceled));
+    });
+  }
+
+  get requestHeader(): Headers {
+    this.headers ??= requestHeaders(this.req);
+    return this.headers;
+  }
+
+  get isDone(): boolean {
+    return this.isEnded || this.isCancelled;
+  }
+
+  /** Arms the caller's deadline; undefined when none was asked for. */
+  startDeadline(timeoutMs: number | undefined): void {
+    if (timeoutMs === undefined) return;
+    this.timer = setTimeout(() => {
+      const reason = new ConnectError("the operation timed out", Code.DeadlineExceeded);
+      this.cancel(reason);
+      this.finish(reason);
+    }, timeoutMs);
+  }
+
+  send(message: unknown): boolean {
+    if (this.isDone || isGone(this.res)) return false;
+    this.sendHead();
+    if ((this.res as ServerResponse).write(envelope(0, this.encode(message)))) return true;
+    if (!this.isWaitingForDrain) {
+      this.isWaitingForDrain = true;
+      this.res.once("drain", () => {
+        this.isWaitingForDrain = false;
+        if (!this.isDone) for (const l of this.drainListeners) l();
+      });
+    }
+    return false;
+  }
+
+  end(error?: unknown): void {
+    if (this.isDone) return;
+    this.finish(error === undefined ? undefined : toConnectError(error));
+  }
+
+  onDrain(listener: () => void): void {
+    this.drainListeners.push(listener);
+  }
+
+  onCancel(listener: (reason: ConnectError) => void): void {
+    this.cancelListeners.push(listener);
+  }
+
+  private cancel(reason: ConnectError): void {
+    if (this.isDone) return;
+    this.isCancelled = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const l of this.cancelListeners) l(reason);
+  }
+
+  /** Writes the end-of-stream message (once; not after the caller went away). */
+  finish(error: ConnectError | undefined): void {
+    if (this.isEnded) return;
+    this.isEnded = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (isGone(this.res)) return;
+    this.sendHead();
+    if (!error && !this.responseTrailer?.keys().next().value) {
+      this.res.end(PLAIN_END);
+      return;
+    }
+    const end = JSON.stringify(endStreamToJson(this.responseTrailer ?? new Headers(), error, undefined));
+    this.res.end(envelope(endStreamFlag, Buffer.from(end)));
+  }
+
+  private sendHead(): void {
+    if (this.headSent) return;
+    this.headSent = true;
+    const head: Record<string, string> = {};
+    if (this.responseHeader) for (const [k, v] of this.responseHeader) head[k] = v;
+    head["content-type"] = CONTENT_TYPE_STREAM_PROTO;
+    (this.res as ServerResponse).writeHead(200, head);
+  }
+}
+
+/** Reads the deadline and the request message; a failure ends the call and answers undefined. */
+async function callRequest(entry: Entry, call: ServerStreamCall, req: Request, readMaxBytes: number) {
+  try {
+    const timeout = parseTimeout((req.headers["connect-timeout-ms"] as string | undefined) ?? null, 2 ** 31 - 1);
+    if (timeout.error) throw timeout.error;
+    call.startDeadline(timeout.timeoutMs);
+    const message = requestMessage(entry.method, await readBody(req, readMaxBytes));
+    return { message, timeoutMs: timeout.timeoutMs };
+  } catch (err) {
+    call.finish(toConnectError(err));
+    return undefined;
+  }
+}
+
+async function servePush(entry: Entry, call: ServerStreamCall, req: Request, readMaxBytes: number): Promise<void> {
+  const request = await callRequest(entry, call, req, readMaxBytes);
+  if (!request || call.isDone) return;
+  try {
+    (entry.push as PushFn)(request.message, call);
+  } catch (err) {
+    call.end(err);
+  }
+}
+
+async function serveGenerator(
+  entry: Entry,
+  call: ServerStreamCall,
   req: Request,
   res: Response,
   readMaxBytes: number,
 ): Promise<void> {
+  const request = await callRequest(entry, call, req, readMaxBytes);
+  if (!request) return;
   const abort = new AbortController();
-  let finished = false;
-  let timer: NodeJS.Timeout | undefined;
-  // A caller that hangs up cancels the method: its signal aborts, which ends the subscriptions it iterates.
-  res.once("close", () => {
-    if (timer) clearTimeout(timer);
-    if (!finished) abort.abort(new ConnectError("the caller went away", Code.Canceled));
-  });
-  // Made when a method first touches them: most never do, and each `Headers` costs JavaScript to build.
-  let responseHeader: Headers | undefined;
-  let responseTrailer: Headers | undefined;
-  let headSent = false;
-  const sendHead = () => {
-    if (headSent) return;
-    headSent = true;
-    const head: Record<string, string> = {};
-    if (responseHeader) for (const [k, v] of responseHeader) head[k] = v;
-    head["content-type"] = CONTENT_TYPE_STREAM_PROTO;
-    (res as ServerResponse).writeHead(200, head);
+  // The call's cancellation (caller gone, deadline) aborts the method's signal, which ends what it iterates.
+  call.onCancel((reason) => abort.abort(reason));
+  if (call.isDone) abort.abort(new ConnectError("the caller went away", Code.Canceled));
+  const deadline = request.timeoutMs === undefined ? undefined : Date.now() + request.timeoutMs;
+  const { method } = entry;
+  const ctx: HandlerContext = {
+    service: method.parent,
+    method,
+    protocolName: "connect",
+    requestMethod: "POST",
+    url: req.url ?? "",
+    signal: abort.signal,
+    timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
+    requestHeader: call.requestHeader,
+    get responseHeader() {
+      call.responseHeader ??= new Headers();
+      return call.responseHeader;
+    },
+    get responseTrailer() {
+      call.responseTrailer ??= new Headers();
+      return call.responseTrailer;
+    },
+    values: createContextValues(),
   };
-
   let error: ConnectError | undefined;
   try {
-    const timeout = parseTimeout((req.headers["connect-timeout-ms"] as string | undefined) ?? null, 2 ** 31 - 1);
-    if (timeout.error) throw timeout.error;
-    if (timeout.timeoutMs !== undefined) {
-      timer = setTimeout(
-        () => abort.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
-        timeout.timeoutMs,
-      );
-    }
-    const body = await readBody(req, readMaxBytes);
-    const message = requestMessage(method, body);
-    const deadline = timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs;
-    const ctx: HandlerContext = {
-      service: method.parent,
-      method,
-      protocolName: "connect",
-      requestMethod: "POST",
-      url: req.url ?? "",
-      signal: abort.signal,
-      timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
-      requestHeader: requestHeaders(req),
-      get responseHeader() {
-        responseHeader ??= new Headers();
-        return responseHeader;
-      },
-      get responseTrailer() {
-        responseTrailer ??= new Headers();
-        return responseTrailer;
-      },
-      values: createContextValues(),
-    };
-    for await (const out of fn(message, ctx)) {
-      if (isGone(res)) break;
-      sendHead();
-      const chunk = envelope(0, encode(out));
-      if (!(res as ServerResponse).write(chunk)) await writable(res);
+    for await (const out of entry.fn(request.message, ctx)) {
+      if (call.isDone || isGone(res)) break;
+      if (!call.send(out)) await writable(res);
     }
     // A deadline that ended the method's subscriptions ends the call with that error, as connect-es does.
     if (abort.signal.aborted && abort.signal.reason instanceof ConnectError) error = abort.signal.reason;
   } catch (err) {
-    error =
-      err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+    error = toConnectError(err);
   }
-  finished = true;
-  if (timer) clearTimeout(timer);
   abort.abort(error);
-  if (isGone(res)) return;
-  sendHead();
-  if (!error && !responseTrailer?.keys().next().value) {
-    res.end(PLAIN_END);
-    return;
-  }
-  const end = JSON.stringify(endStreamToJson(responseTrailer ?? new Headers(), error, undefined));
-  res.end(envelope(endStreamFlag, Buffer.from(end)));
+  call.finish(error);
+}
+
+/** Resolves once the response can take more, or is gone. */
+function writable(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }

@@ -11,8 +11,16 @@ import { Code, ConnectError, createClient, type HandlerContext, type Interceptor
 import { connectNodeAdapter, createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { process as envdProcess } from "@wrenn/protocol";
 import { leanServerStreamHandler } from "./lean-stream-server.ts";
+import { type PushStreamCall, pushAsGenerator } from "./push-stream.ts";
 
-const seen = { lean: 0, aborted: [] as (Code | undefined)[], flooded: 0, floodEnded: false };
+const seen = {
+  lean: 0,
+  aborted: [] as (Code | undefined)[],
+  flooded: 0,
+  floodEnded: false,
+  pushCancelled: [] as Code[],
+  pushFlooded: 0,
+};
 const BIG = new Uint8Array(64 * 1024).fill(1);
 
 const impl = {
@@ -45,12 +53,65 @@ const impl = {
   },
 };
 
+type ConnectAnswer = { event: { event: { case: "start"; value: { pid: number } } } };
+
+/**
+ * `connect` as a push-style method, steered by the selector's tag: "count:N", "fail-early", "fail-late:N", "plain",
+ * "forever:N" (until cancelled), "flood" (64 KiB messages, sending only while the call takes them).
+ */
+function pushConnect(req: envdProcess.ConnectRequest, call: PushStreamCall<ConnectAnswer>): void {
+  const tag = req.process?.selector.case === "tag" ? req.process.selector.value : "";
+  const [what, arg] = tag.split(":");
+  const n = Number(arg ?? 0);
+  const start = (pid: number): ConnectAnswer => ({ event: { event: { case: "start", value: { pid } } } });
+  if (what === "fail-early") {
+    call.end(new ConnectError("refused", Code.PermissionDenied));
+    return;
+  }
+  if (what === "plain") throw new Error("a secret");
+  if (what === "flood") {
+    const big = { event: { event: { case: "data", value: { output: { case: "stdout", value: BIG } } } } };
+    const pump = () => {
+      while (!call.isDone && seen.pushFlooded < 10_000) {
+        seen.pushFlooded++;
+        if (!call.send(big as never)) return;
+      }
+      call.end();
+    };
+    call.onDrain(pump);
+    call.onCancel(() => {
+      seen.floodEnded = true;
+    });
+    pump();
+    return;
+  }
+  // Answers come from later turns of the event loop, as a process's output does.
+  let i = 0;
+  const next = () => {
+    if (call.isDone) return;
+    if (i < n) {
+      call.send(start(++i));
+      setImmediate(next);
+      return;
+    }
+    if (what === "fail-late") call.end(new ConnectError("gone", Code.NotFound));
+    else if (what !== "forever") call.end();
+  };
+  if (what === "forever") call.onCancel((reason) => seen.pushCancelled.push(reason.code));
+  setImmediate(next);
+}
+(impl as Record<string, unknown>).connect = pushAsGenerator(pushConnect);
+
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
 
 function handler(withLean: boolean) {
   const connect = connectNodeAdapter({ routes: (r) => r.service(envdProcess.Process, impl as never) });
-  const lean = leanServerStreamHandler({ service: envdProcess.Process, impl: impl as never });
+  const lean = leanServerStreamHandler({
+    service: envdProcess.Process,
+    impl: impl as never,
+    push: { connect: pushConnect as never },
+  });
   return (req: Req, res: Res) => {
     if (withLean && lean(req, res)) {
       seen.lean++;
@@ -88,6 +149,20 @@ async function outcome(
   } catch (err) {
     const e = ConnectError.from(err);
     out.error = { code: e.code, message: e.rawMessage, why: e.metadata.get("x-why") };
+  }
+  return out;
+}
+
+/** What a push-style `connect` call produced: the pids, or the error. */
+async function pushOutcome(client: ReturnType<typeof createClient<typeof envdProcess.Process>>, tag: string) {
+  const out = { pids: [] as number[], error: undefined as unknown };
+  try {
+    for await (const r of client.connect({ process: { selector: { case: "tag", value: tag } } })) {
+      if (r.event?.event.case === "start") out.pids.push(r.event.event.value.pid);
+    }
+  } catch (err) {
+    const e = ConnectError.from(err);
+    out.error = { code: e.code, message: e.rawMessage };
   }
   return out;
 }
@@ -206,4 +281,84 @@ describe("lean Connect server streams", () => {
     while (!seen.floodEnded && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     assert.ok(seen.floodEnded, "the method was never ended");
   });
+
+  for (const h1 of [false, true]) {
+    it(`serves a push-style method as connect-es serves its generator, over HTTP/${h1 ? "1.1" : "2"}`, async () => {
+      const lean = client(h1 ? urls.leanH1 : urls.leanH2, { h1 });
+      const reference = client(h1 ? urls.plainH1 : urls.plainH2, { h1 });
+      const expected: Record<string, unknown> = {
+        "count:4": { pids: [1, 2, 3, 4], error: undefined },
+        "count:0": { pids: [], error: undefined },
+        "fail-late:2": { pids: [1, 2], error: { code: Code.NotFound, message: "gone" } },
+        "fail-early": { pids: [], error: { code: Code.PermissionDenied, message: "refused" } },
+        plain: { pids: [], error: { code: Code.Internal, message: "internal error" } },
+      };
+      const before = seen.lean;
+      for (const [tag, want] of Object.entries(expected)) {
+        assert.deepEqual(await pushOutcome(lean, tag), want, `lean ${tag}`);
+        assert.deepEqual(await pushOutcome(reference, tag), want, `connect-es ${tag}`);
+      }
+      assert.equal(seen.lean, before + Object.keys(expected).length);
+    });
+  }
+
+  it("cancels a push-style call when the caller gives up and at the caller's deadline, on both paths", async () => {
+    seen.pushCancelled.length = 0;
+    for (const url of [urls.leanH2, urls.plainH2]) {
+      const controller = new AbortController();
+      const stream = client(url).connect(
+        { process: { selector: { case: "tag", value: "forever:1" } } },
+        { signal: controller.signal },
+      );
+      await assert.rejects(
+        (async () => {
+          for await (const _ of stream) controller.abort();
+        })(),
+        (err: unknown) => ConnectError.from(err).code === Code.Canceled,
+      );
+    }
+    const timed = client(urls.leanH1, { h1: true }).connect(
+      { process: { selector: { case: "tag", value: "forever:1" } } },
+      { timeoutMs: 300 },
+    );
+    await assert.rejects(
+      (async () => {
+        for await (const _ of timed) {
+        }
+      })(),
+      (err: unknown) => ConnectError.from(err).code === Code.DeadlineExceeded,
+    );
+    const deadline = Date.now() + 3000;
+    while (seen.pushCancelled.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(seen.pushCancelled.length, 3, "every call was cancelled once");
+    assert.deepEqual(seen.pushCancelled.slice(0, 2), [Code.Canceled, Code.Canceled]);
+    assert.ok(seen.pushCancelled[2] === Code.DeadlineExceeded || seen.pushCancelled[2] === Code.Canceled);
+  });
+
+  // (Through connect-es the method is held back only as far as connect-es itself waits; push-stream.test.ts checks
+  // what the generator does.)
+  for (const path of ["lean"] as const) {
+    it(`holds a push-style method back while the caller does not read (${path})`, async () => {
+      seen.pushFlooded = 0;
+      seen.floodEnded = false;
+      const controller = new AbortController();
+      const it = client(urls.leanH2)
+        .connect({ process: { selector: { case: "tag", value: "flood" } } }, { signal: controller.signal })
+        [Symbol.asyncIterator]();
+      await it.next();
+      await new Promise((r) => setTimeout(r, 500));
+      const whileStalled = seen.pushFlooded;
+      await new Promise((r) => setTimeout(r, 300));
+      // 10,000 messages of 64 KiB would be 625 MiB; a stalled reader holds it to what the buffers take.
+      assert.ok(whileStalled < 400, `sent ${whileStalled} messages to a reader that took one`);
+      assert.equal(seen.pushFlooded, whileStalled, "kept sending while the reader was stalled");
+      // Reading on lets it go on: onDrain calls back.
+      for (let i = 0; i < 50; i++) await it.next();
+      assert.ok(seen.pushFlooded > whileStalled, "never resumed after the reader caught up");
+      controller.abort();
+      const deadline = Date.now() + 3000;
+      while (!seen.floodEnded && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(seen.floodEnded, "the call was never cancelled");
+    });
+  }
 });

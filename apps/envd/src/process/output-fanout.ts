@@ -37,14 +37,14 @@ export class OutputFanout implements SubscriptionOwner {
     return this.subs.size;
   }
 
-  /** Attaches a client; it receives events from now on. Aborting `signal` detaches it. */
-  subscribe(signal?: AbortSignal): Subscription {
-    const sub = new Subscription(this, this.maxQueuedBytes, signal);
+  /** Attaches a client; it receives events from now on. Closing the subscription detaches it. */
+  subscribe(): Subscription {
+    const sub = new Subscription(this, this.maxQueuedBytes);
     if (this.endInfo) {
       sub.push({ kind: "end", end: this.endInfo });
       return sub;
     }
-    if (!sub.isClosed) this.subs.add(sub);
+    this.subs.add(sub);
     return sub;
   }
 

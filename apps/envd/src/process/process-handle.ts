@@ -64,8 +64,8 @@ export class ProcessHandle {
   }
 
   /** Attaches a client from now on. */
-  subscribe(signal?: AbortSignal): Subscription {
-    return this.fanout.subscribe(signal);
+  subscribe(): Subscription {
+    return this.fanout.subscribe();
   }
 
   /** Called by the backend sink when the process is gone. */

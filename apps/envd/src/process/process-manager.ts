@@ -23,14 +23,15 @@ export interface StartOptions {
   stdin: boolean;
   /** User name; empty means the default user. */
   user: string | undefined;
-  /** Aborting it detaches the starting client (the process keeps running). */
-  signal: AbortSignal | undefined;
 }
 
 /** Starts and drives processes; the Connect service is a thin layer over it. */
 export interface ProcessManager {
   readonly table: ProcessTable;
-  /** Starts a process with the caller already subscribed, so it sees every byte of output. */
+  /**
+   * Starts a process with the caller already subscribed, so it sees every byte of output. Closing the subscription
+   * detaches the caller; the process keeps running.
+   */
   start(options: StartOptions): Promise<{ handle: ProcessHandle; subscription: Subscription }>;
   /** Sends a signal to the process's whole process group. */
   signal(selector: Selector, signal: NodeJS.Signals): void;
@@ -66,7 +67,7 @@ export function createProcessManager(deps: ProcessManagerDeps): ProcessManager {
         cwd: options.cwd,
       };
       const handle = new ProcessHandle(description, options.tag, deps.limits);
-      const subscription = handle.subscribe(options.signal);
+      const subscription = handle.subscribe();
       const sink: BackendSink = {
         data: (kind, data) => handle.fanout.publish(kind, data),
         end: (info) => {

@@ -1,10 +1,13 @@
 import type { ServiceImpl } from "@connectrpc/connect";
+import { type PushStreamCall, pushAsGenerator } from "@wrenn/connect-unary";
 import { process as pb } from "@wrenn/protocol";
-import { asConnect, errors } from "../errors.ts";
+import { asConnect, EnvdError, errors } from "../errors.ts";
 import { userFromAuthorization } from "../users.ts";
-import { startEvent, toProcessEvent } from "./events.ts";
+import { type ProcessEventInit, startEvent, toProcessEvent } from "./events.ts";
+import type { ProcessHandle } from "./process-handle.ts";
 import type { ProcessManager } from "./process-manager.ts";
 import type { Selector } from "./process-table.ts";
+import type { Subscription } from "./subscription.ts";
 
 /** Parses a wire ProcessSelector; invalid_argument when it names nothing. */
 export function toSelector(sel: pb.ProcessSelector | undefined): Selector {
@@ -24,9 +27,74 @@ function toSignal(signal: pb.Signal): NodeJS.Signals {
   throw errors.invalidArgument(`unsupported signal ${signal}`);
 }
 
+/** What Start and Connect stream: `{ event }` of a StartResponse / ConnectResponse. */
+type ProcessStreamCall = PushStreamCall<{ event: ProcessEventInit }>;
+
+/**
+ * Streams a process to one caller: the start event, then its output as it comes and the end. Output waits in the
+ * subscription while the caller is not keeping up; a caller that leaves detaches (the process keeps running).
+ */
+function streamProcess(handle: ProcessHandle, subscription: Subscription, call: ProcessStreamCall): void {
+  if (call.isDone) {
+    subscription.close();
+    return;
+  }
+  call.onCancel(() => subscription.close());
+  call.onDrain(() => subscription.resume());
+  call.send({ event: startEvent(handle.pid) });
+  subscription.consume({
+    event: (ev) => call.send({ event: toProcessEvent(ev) }),
+    closed: (failure) => call.end(failure),
+  });
+}
+
+/** An EnvdError (or anything) as the Connect error a caller sees. */
+const connectErrorOf = (err: unknown) => EnvdError.from(err).toConnect();
+
+/**
+ * Start and Connect as push-style streams (packages/connect-unary `push-stream.ts`): envd's lean path serves them
+ * directly, connect-es through `pushAsGenerator`.
+ */
+export function createProcessStreams(manager: ProcessManager) {
+  const { table } = manager;
+  return {
+    start(req: pb.StartRequest, call: ProcessStreamCall): void {
+      const proc = req.process;
+      const size = req.pty?.size;
+      manager
+        .start({
+          cmd: proc?.cmd ?? "",
+          args: proc?.args ?? [],
+          envs: proc?.envs ?? {},
+          cwd: proc?.cwd,
+          pty: req.pty ? { cols: size?.cols || 80, rows: size?.rows || 24 } : undefined,
+          tag: req.tag,
+          stdin: req.stdin ?? true,
+          user: userFromAuthorization(call.requestHeader.get("authorization")),
+        })
+        .then(
+          ({ handle, subscription }) => streamProcess(handle, subscription, call),
+          (err: unknown) => call.end(connectErrorOf(err)),
+        );
+    },
+
+    connect(req: pb.ConnectRequest, call: ProcessStreamCall): void {
+      let handle: ProcessHandle;
+      try {
+        handle = table.get(toSelector(req.process));
+      } catch (err) {
+        call.end(connectErrorOf(err));
+        return;
+      }
+      streamProcess(handle, handle.subscribe(), call);
+    },
+  };
+}
+
 /** The Connect `process.Process` service over a ProcessManager. */
 export function createProcessService(manager: ProcessManager): ServiceImpl<typeof pb.Process> {
   const { table } = manager;
+  const streams = createProcessStreams(manager);
   return {
     async list() {
       return {
@@ -43,32 +111,8 @@ export function createProcessService(manager: ProcessManager): ServiceImpl<typeo
       };
     },
 
-    async *start(req, ctx) {
-      const proc = req.process;
-      const size = req.pty?.size;
-      const { handle, subscription } = await asConnect(() =>
-        manager.start({
-          cmd: proc?.cmd ?? "",
-          args: proc?.args ?? [],
-          envs: proc?.envs ?? {},
-          cwd: proc?.cwd,
-          pty: req.pty ? { cols: size?.cols || 80, rows: size?.rows || 24 } : undefined,
-          tag: req.tag,
-          stdin: req.stdin ?? true,
-          user: userFromAuthorization(ctx.requestHeader.get("authorization")),
-          signal: ctx.signal,
-        }),
-      );
-      yield { event: startEvent(handle.pid) };
-      for await (const ev of subscription) yield { event: toProcessEvent(ev) };
-    },
-
-    async *connect(req, ctx) {
-      const handle = await asConnect(async () => table.get(toSelector(req.process)));
-      const subscription = handle.subscribe(ctx.signal);
-      yield { event: startEvent(handle.pid) };
-      for await (const ev of subscription) yield { event: toProcessEvent(ev) };
-    },
+    start: pushAsGenerator(streams.start),
+    connect: pushAsGenerator(streams.connect),
 
     async update(req) {
       return asConnect(async () => {

@@ -24,14 +24,24 @@ export interface SubscriptionOwner {
   onClosed(sub: Subscription): void;
 }
 
+/** Where a subscription hands its events: `event` answers false when it cannot take more until `resume`. */
+export interface SubscriptionConsumer {
+  event(event: OutputEvent): boolean;
+  /** Called once when the subscription is over: after the end event, on close, or with the failure. */
+  closed(failure: Error | undefined): void;
+}
+
 /**
- * A bounded queue of output events for one client, consumed as an async iterable.
- * The queue only reports its size; the owning fanout decides what to do when it is full.
+ * A bounded queue of output events for one client. Events go straight to the client's consumer while it keeps up,
+ * and queue while it does not; the queue only reports its size, the owning fanout decides what to do when it is
+ * full. Consumed by callback (`consume`, what envd's streams use: no promise per event) or as an async iterable.
  */
 export class Subscription implements AsyncIterable<OutputEvent> {
   private readonly queue: OutputEvent[] = [];
   private queuedBytes = 0;
-  private waiter: (() => void) | undefined;
+  private consumer: SubscriptionConsumer | undefined;
+  private isBlocked = false;
+  private isFlushing = false;
   private isDone = false;
   private failure: Error | undefined;
   private isFullFlag = false;
@@ -40,11 +50,7 @@ export class Subscription implements AsyncIterable<OutputEvent> {
     private readonly owner: SubscriptionOwner,
     /** Bytes queued at which this subscription counts as full. */
     private readonly maxQueuedBytes: number,
-    signal?: AbortSignal,
-  ) {
-    signal?.addEventListener("abort", () => this.close(), { once: true });
-    if (signal?.aborted) this.close();
-  }
+  ) {}
 
   /** True while this subscription holds at least `maxQueuedBytes`. */
   get isFull(): boolean {
@@ -62,11 +68,24 @@ export class Subscription implements AsyncIterable<OutputEvent> {
     this.queue.push(event);
     if (event.kind !== "end" && event.kind !== "keepalive") this.queuedBytes += event.data.length;
     if (this.queuedBytes >= this.maxQueuedBytes) this.isFullFlag = true;
-    this.wake();
+    this.flush();
     return this.isFullFlag;
   }
 
-  /** Ends the iteration with an error (after nothing else: the queue is dropped). */
+  /** Hands every event, queued and future, to `consumer` (one consumer per subscription). */
+  consume(consumer: SubscriptionConsumer): void {
+    this.consumer = consumer;
+    if (this.isDone) consumer.closed(this.failure);
+    else this.flush();
+  }
+
+  /** The consumer can take events again after it answered false. */
+  resume(): void {
+    this.isBlocked = false;
+    this.flush();
+  }
+
+  /** Ends the subscription with an error (after nothing else: the queue is dropped). */
   fail(err: Error): void {
     if (this.isDone) return;
     this.failure = err;
@@ -75,18 +94,29 @@ export class Subscription implements AsyncIterable<OutputEvent> {
     this.close();
   }
 
-  /** Stops the iteration; queued events are discarded. */
+  /** Stops the subscription; queued events are discarded. */
   close(): void {
     if (this.isDone) return;
     this.isDone = true;
-    this.wake();
     this.owner.onClosed(this);
+    this.consumer?.closed(this.failure);
   }
 
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.();
+  private flush(): void {
+    const consumer = this.consumer;
+    // A consumer may push or resume from inside `event`; the loop already running delivers those.
+    if (!consumer || this.isFlushing) return;
+    this.isFlushing = true;
+    try {
+      while (!this.isBlocked && !this.isDone) {
+        const event = this.take();
+        if (!event) break;
+        if (!consumer.event(event)) this.isBlocked = true;
+        if (event.kind === "end") this.close();
+      }
+    } finally {
+      this.isFlushing = false;
+    }
   }
 
   private take(): OutputEvent | undefined {
@@ -117,22 +147,41 @@ export class Subscription implements AsyncIterable<OutputEvent> {
     return event;
   }
 
+  /** The events as an async iterable: one at a time, each taken only when the iteration asks for the next. */
   async *[Symbol.asyncIterator](): AsyncIterator<OutputEvent> {
+    let ready: OutputEvent | undefined;
+    let isOver = false;
+    let wake: (() => void) | undefined;
+    const wakeUp = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    this.consume({
+      event: (event) => {
+        ready = event;
+        wakeUp();
+        return false;
+      },
+      closed: () => {
+        isOver = true;
+        wakeUp();
+      },
+    });
     try {
       for (;;) {
-        if (this.failure) throw this.failure;
-        const event = this.take();
-        if (event) {
+        if (ready) {
+          const event = ready;
+          ready = undefined;
           yield event;
           if (event.kind === "end") return;
+          this.resume();
           continue;
         }
-        if (this.isDone) {
-          if (this.failure) throw this.failure;
-          return;
-        }
+        if (this.failure) throw this.failure;
+        if (isOver) return;
         await new Promise<void>((resolve) => {
-          this.waiter = resolve;
+          wake = resolve;
         });
       }
     } finally {
