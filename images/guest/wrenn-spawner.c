@@ -1,21 +1,39 @@
 /*
- * wrenn-spawner: starts processes for envd, so envd never forks itself.
+ * wrenn-spawner: starts processes for envd, so envd never forks itself, and relays their output to envd.
  *
  * envd is a large Node process: libuv forks all of it for every child (~3 ms of blocked event loop on a host,
  * 100+ ms under QEMU's TCG). This static helper is tiny and starts children with vfork, so that is cheap. envd
- * starts it once; it is in every template's memory snapshot.
+ * starts it once; it is in every template's memory snapshot. It also reads every child's stdout and stderr and
+ * forwards them to envd over its own stdout, so envd handles one channel instead of two pipes per process (their
+ * sockets, /proc opens and teardown were a fifth to a third of envd's CPU per command).
  *
  * Requests on stdin, each one frame: u32 little-endian payload length, then the payload, a list of fields,
- * each ending in NUL (so argv and env strings may hold any byte but NUL):
+ * each ending in NUL (so argv and env strings may hold any byte but NUL). ID is a decimal number, 1..2^32-1:
  *   spawn NUL id NUL file NUL cwd NUL uid NUL gid NUL stdin NUL argc NUL argv... NUL envc NUL env... NUL
  *     uid/gid: a number, or "-" to keep the spawner's; stdin: "1" gives the child a pipe, "0" /dev/null.
- *   release NUL id NUL
- *     closes the spawner's copies of that spawn's pipe ends (envd opened its own through /proc/PID/fd/N).
- * Answers and events on stdout, one text line each:
- *   ok ID PID STDIN_FD STDOUT_FD STDERR_FD     the spawner's fd numbers of the parent-side ends (-1: none)
- *   error ID ERRNO STAGE                       nothing was started; STAGE says which step failed
- *   exit PID code N | exit PID signal N        a started child ended (it has been reaped)
- * Every spawn gets exactly one ok/error line, in request order; release has no answer. EOF on stdin ends it.
+ *   release NUL id NUL   closes the spawner's copy of stdin's write end (envd opened its own through
+ *                        /proc/PID/fd/N); needed only when the spawn asked for stdin.
+ *   pause NUL id NUL     stops reading the process's output (backpressure: it blocks once its pipe fills).
+ *   resume NUL id NUL    reads it again.
+ *   forget NUL id NUL    envd is done with it: closes whatever the spawner still holds for it (a background
+ *                        grandchild may keep the output pipes open long after the process exited).
+ * Only spawn is answered; the others ignore an id the spawner does not hold (any more).
+ *
+ * Answers and events on stdout, binary frames: u8 type, u32 id, u32 payload length, then the payload; integers
+ * little-endian (i32: two's complement). A frame is at most 65536 bytes, the size of envd's reads.
+ *   1 OK          i32 pid, i32 the spawner's fd of stdin's write end (-1: no stdin)   answers a spawn
+ *   2 ERROR       i32 errno, then the failed stage's name (ASCII, no NUL)             answers a spawn
+ *   3 STDOUT      1..65527 bytes the process wrote to its stdout
+ *   4 STDERR      the same for stderr
+ *   5 STDOUT_EOF  empty: stdout reached EOF (or failed to read) and the spawner closed its end
+ *   6 STDERR_EOF  the same for stderr
+ *   7 EXIT        i32 exit code (-1 when killed), i32 signal number (0 when it exited); it has been reaped
+ * Every spawn gets exactly one OK or ERROR, in request order; ERROR means nothing was started, and id 0 answers
+ * a request too malformed to name one (a full process table, as many as RLIMIT_NOFILE, is EMFILE at stage "pipe").
+ * After OK the process gets its data in order per stream, one EOF per stream and one EXIT. EXIT may precede the
+ * EOFs (a background grandchild can hold the pipes), but what the spawner could read without blocking when it
+ * reaped the process (up to 1 MiB per stream; nothing while paused) is sent before it. After `forget`, only an
+ * EXIT not yet sent may follow. EOF on stdin ends the spawner.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,26 +41,41 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_FRAME (64u << 20) /* argv + env of one spawn; the kernel's own limit is far lower */
-#define MAX_HELD 1024         /* spawns whose pipe ends wait for their release */
 #define MAX_SCRIPT_ARGS 65536 /* argv of a #!-less script run through /bin/sh, on the child's stack */
+#define HEADER 9              /* type, id, length */
+#define CHUNK (65536 - HEADER) /* data per frame: a whole frame fits one of envd's 64 KiB reads */
+#define OUT_CAP (4 * 65536)   /* frames of one loop turn, written together */
+#define DRAIN_READS 16        /* reads per stream when its process is reaped: a grandchild may write forever */
+#define MAX_PROCS (1u << 22)  /* the kernel's largest pid_max: more processes than this cannot exist */
 
-struct held {
+enum { FR_OK = 1, FR_ERROR, FR_STDOUT, FR_STDERR, FR_STDOUT_EOF, FR_STDERR_EOF, FR_EXIT };
+
+/* A started process, from its OK until it exited, both output pipes closed and stdin released (or forgotten). */
+struct proc {
     int in_use;
-    unsigned long long id;
-    int fds[3];
+    uint32_t id;
+    pid_t pid;
+    int stdin_fd;  /* the spawner's copy of stdin's write end, until release; -1 when none */
+    int out[2];    /* read ends of stdout and stderr (O_NONBLOCK); -1 once closed */
+    int is_paused;
+    int has_exited;
 };
 
-static struct held held[MAX_HELD];
+static struct proc *procs;
+static size_t nprocs, procs_cap, procs_max; /* slots used (high-water mark), allocated, allowed */
+
+static char out[OUT_CAP];
+static size_t out_len;
 
 enum stage { ST_CHDIR = 1, ST_SETGROUPS, ST_SETGID, ST_SETUID, ST_STDIN, ST_DUP2, ST_EXEC };
 static const char *stage_name(int s) {
@@ -58,21 +91,47 @@ static const char *stage_name(int s) {
     }
 }
 
-/* Writes a whole line to stdout; envd gone means there is nobody left to serve. */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...) {
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= (int)sizeof line) n = (int)sizeof line - 1;
-    for (int off = 0; off < n;) {
-        ssize_t w = write(1, line + off, (size_t)(n - off));
+/* Writes the frames queued so far; envd gone means there is nobody left to serve. Blocks while envd's end is
+   full: envd always reads its channel (it pauses a process by asking the spawner, never by not reading). */
+static void flush(void) {
+    for (size_t off = 0; off < out_len;) {
+        ssize_t w = write(1, out + off, out_len - off);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) _exit(0);
-        off += (int)w;
+        off += (size_t)w;
     }
+    out_len = 0;
+}
+
+static void put_u32(char *p, uint32_t v) {
+    p[0] = (char)v;
+    p[1] = (char)(v >> 8);
+    p[2] = (char)(v >> 16);
+    p[3] = (char)(v >> 24);
+}
+
+/* Queues a frame's header and returns where its `len` payload bytes go. */
+static char *frame(int type, uint32_t id, uint32_t len) {
+    if (out_len + HEADER + len > OUT_CAP) flush();
+    char *h = out + out_len;
+    h[0] = (char)type;
+    put_u32(h + 1, id);
+    put_u32(h + 5, len);
+    out_len += HEADER + len;
+    return h + HEADER;
+}
+
+static void send_pair(int type, uint32_t id, int32_t a, int32_t b) {
+    char *p = frame(type, id, 8);
+    put_u32(p, (uint32_t)a);
+    put_u32(p + 4, (uint32_t)b);
+}
+
+static void send_error(uint32_t id, int err, const char *stage) {
+    size_t n = strlen(stage);
+    char *p = frame(FR_ERROR, id, 4 + (uint32_t)n);
+    put_u32(p, (uint32_t)err);
+    memcpy(p + 4, stage, n);
 }
 
 /* The next NUL-terminated field at *p, or NULL when the payload ends first. */
@@ -91,6 +150,14 @@ static int parse_ull(const char *s, unsigned long long *out) {
     unsigned long long v = strtoull(s, &e, 10);
     if (errno || *e || s[0] == '-') return -1;
     *out = v;
+    return 0;
+}
+
+/* A request's id: 1..2^32-1 (0 names no request). */
+static int parse_req_id(const char *s, uint32_t *out) {
+    unsigned long long v;
+    if (parse_ull(s, &v) || v == 0 || v > 0xffffffffull) return -1;
+    *out = (uint32_t)v;
     return 0;
 }
 
@@ -124,6 +191,52 @@ static char **string_list(char **p, char *end) {
 static void close_all(int *fds, int n) {
     for (int i = 0; i < n; i++)
         if (fds[i] >= 0) close(fds[i]);
+}
+
+/* A free slot of the process table, grown on demand up to procs_max; NULL when full. */
+static struct proc *free_slot(void) {
+    for (size_t i = 0; i < nprocs; i++)
+        if (!procs[i].in_use) return &procs[i];
+    if (nprocs == procs_cap) {
+        if (procs_cap >= procs_max) return NULL;
+        size_t cap = procs_cap ? procs_cap * 2 : 64;
+        if (cap > procs_max) cap = procs_max;
+        struct proc *grown = realloc(procs, cap * sizeof *grown);
+        if (!grown) return NULL;
+        procs = grown;
+        procs_cap = cap;
+    }
+    procs[nprocs].in_use = 0;
+    return &procs[nprocs++];
+}
+
+static struct proc *by_id(uint32_t id) {
+    for (size_t i = 0; i < nprocs; i++)
+        if (procs[i].in_use && procs[i].id == id) return &procs[i];
+    return NULL;
+}
+
+/* Frees the record once nothing about the process is left to report or hold. */
+static void maybe_free(struct proc *p) {
+    if (p->has_exited && p->out[0] < 0 && p->out[1] < 0 && p->stdin_fd < 0) p->in_use = 0;
+}
+
+/* Reads stream s (0 stdout, 1 stderr) of p once, straight into a data frame; at EOF or on an error closes it and
+   sends its EOF frame. Returns 1 when bytes came, 0 when none are there yet, -1 when the stream is closed. */
+static int relay(struct proc *p, int s) {
+    if (out_len + HEADER + CHUNK > OUT_CAP) flush();
+    ssize_t n;
+    while ((n = read(p->out[s], out + out_len + HEADER, CHUNK)) < 0 && errno == EINTR) {
+    }
+    if (n < 0 && errno == EAGAIN) return 0;
+    if (n > 0) {
+        frame(FR_STDOUT + s, p->id, (uint32_t)n); /* fits: room was made above */
+        return 1;
+    }
+    close(p->out[s]);
+    p->out[s] = -1;
+    frame(FR_STDOUT_EOF + s, p->id, 0);
+    return -1;
 }
 
 /* The child between vfork and exec. It shares the spawner's memory until then (the spawner is suspended and
@@ -190,17 +303,17 @@ fail:;
 }
 
 static void spawn(char *p, char *end) {
-    unsigned long long id;
+    uint32_t id;
     long long uid, gid;
-    if (parse_ull(field(&p, end), &id)) {
-        say("error 0 %d request\n", EINVAL);
+    if (parse_req_id(field(&p, end), &id)) {
+        send_error(0, EINVAL, "request");
         return;
     }
     char *file = field(&p, end), *cwd = field(&p, end);
     char *uid_s = field(&p, end), *gid_s = field(&p, end), *stdin_s = field(&p, end);
     if (!file || !cwd || parse_id(uid_s, &uid) || parse_id(gid_s, &gid) || !stdin_s ||
         (strcmp(stdin_s, "0") && strcmp(stdin_s, "1"))) {
-        say("error %llu %d request\n", id, EINVAL);
+        send_error(id, EINVAL, "request");
         return;
     }
     char **argv = string_list(&p, end);
@@ -208,21 +321,21 @@ static void spawn(char *p, char *end) {
     if (!argv || !envp || p != end) {
         free(argv);
         free(envp);
-        say("error %llu %d request\n", id, EINVAL);
+        send_error(id, EINVAL, "request");
         return;
     }
-    int slot = -1;
-    for (int i = 0; i < MAX_HELD && slot < 0; i++)
-        if (!held[i].in_use) slot = i;
+    struct proc *slot = free_slot();
     /* pipes: [0..1] stdin, [2..3] stdout, [4..5] stderr, [6..7] exec error report; all CLOEXEC so no other
-       child ever inherits them (dup2 in the child clears the flag on 0/1/2 only). */
+       child ever inherits them (dup2 in the child clears the flag on 0/1/2 only). The output read ends are
+       non-blocking: one process's empty pipe must not stall the others. */
     int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
     int wants_stdin = stdin_s[0] == '1';
     int err = 0;
     const char *stage = "pipe";
-    if (slot < 0) err = EMFILE;
+    if (!slot) err = EMFILE;
     else if ((wants_stdin && pipe2(fds, O_CLOEXEC) < 0) || pipe2(fds + 2, O_CLOEXEC) < 0 ||
-             pipe2(fds + 4, O_CLOEXEC) < 0 || pipe2(fds + 6, O_CLOEXEC) < 0)
+             pipe2(fds + 4, O_CLOEXEC) < 0 || pipe2(fds + 6, O_CLOEXEC) < 0 ||
+             fcntl(fds[2], F_SETFL, O_NONBLOCK) < 0 || fcntl(fds[4], F_SETFL, O_NONBLOCK) < 0)
         err = errno;
     pid_t pid = -1;
     if (!err) {
@@ -246,7 +359,7 @@ static void spawn(char *p, char *end) {
         while ((n = read(fds[6], report, sizeof report)) < 0 && errno == EINTR) {
         }
         if (n == (ssize_t)sizeof report) {
-            /* exec failed: reap the child here, so no exit event names a pid envd never saw. */
+            /* exec failed: reap the child here, so no exit event names a process envd never saw. */
             while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
             }
             err = report[0];
@@ -257,41 +370,103 @@ static void spawn(char *p, char *end) {
     if (err) {
         int parent_ends[3] = {fds[1], fds[2], fds[4]};
         close_all(parent_ends, 3);
-        say("error %llu %d %s\n", id, err, stage);
+        send_error(id, err, stage);
         return;
     }
-    held[slot] = (struct held){1, id, {fds[1], fds[2], fds[4]}};
-    say("ok %llu %d %d %d %d\n", id, (int)pid, fds[1], fds[2], fds[4]);
+    *slot = (struct proc){1, id, pid, fds[1], {fds[2], fds[4]}, 0, 0};
+    send_pair(FR_OK, id, pid, fds[1]);
 }
 
-static void release(char *p, char *end) {
-    unsigned long long id;
-    if (parse_ull(field(&p, end), &id) || p != end) return;
-    for (int i = 0; i < MAX_HELD; i++) {
-        if (held[i].in_use && held[i].id == id) {
-            close_all(held[i].fds, 3);
-            held[i].in_use = 0;
-            return;
-        }
+/* release, pause, resume, forget: one id each, no answer. */
+static void control(const char *cmd, char *p, char *end) {
+    uint32_t id;
+    if (parse_req_id(field(&p, end), &id) || p != end) return;
+    struct proc *r = by_id(id);
+    if (!r) return;
+    if (strcmp(cmd, "release") == 0 || strcmp(cmd, "forget") == 0) {
+        if (r->stdin_fd >= 0) close(r->stdin_fd);
+        r->stdin_fd = -1;
     }
+    if (strcmp(cmd, "forget") == 0) {
+        close_all(r->out, 2);
+        r->out[0] = r->out[1] = -1;
+    }
+    if (strcmp(cmd, "pause") == 0) r->is_paused = 1;
+    if (strcmp(cmd, "resume") == 0) r->is_paused = 0;
+    maybe_free(r);
 }
 
 static void handle(char *payload, uint32_t len) {
     char *p = payload, *end = payload + len;
     char *cmd = field(&p, end);
     if (cmd && strcmp(cmd, "spawn") == 0) spawn(p, end);
-    else if (cmd && strcmp(cmd, "release") == 0) release(p, end);
-    else say("error 0 %d request\n", EINVAL);
+    else if (cmd && (!strcmp(cmd, "release") || !strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
+                     !strcmp(cmd, "forget")))
+        control(cmd, p, end);
+    else send_error(0, EINVAL, "request");
 }
 
+/* Reaps every ended child. Its output that can be read without blocking goes first, so a short command's
+   output, EOFs and EXIT usually reach envd in one write (a paused process's output waits for its resume). */
 static void reap(void) {
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        if (WIFSIGNALED(status)) say("exit %d signal %d\n", (int)pid, WTERMSIG(status));
-        else if (WIFEXITED(status)) say("exit %d code %d\n", (int)pid, WEXITSTATUS(status));
+        struct proc *p = NULL;
+        for (size_t i = 0; i < nprocs && !p; i++)
+            if (procs[i].in_use && !procs[i].has_exited && procs[i].pid == pid) p = &procs[i];
+        if (!p) continue;
+        for (int s = 0; s < 2 && !p->is_paused; s++)
+            for (int i = 0; i < DRAIN_READS && p->out[s] >= 0; i++)
+                if (relay(p, s) <= 0) break;
+        p->has_exited = 1;
+        if (WIFSIGNALED(status)) send_pair(FR_EXIT, p->id, -1, WTERMSIG(status));
+        else send_pair(FR_EXIT, p->id, WEXITSTATUS(status), 0);
+        maybe_free(p);
     }
 }
+
+/* Reads what envd sent and handles every whole request in it. Returns 1 to go on, 0 once envd closed the
+   channel, -1 on a fatal error. */
+static int read_requests(void) {
+    static char *buf;
+    static size_t cap, len;
+    if (!buf && !(buf = malloc(cap = 1 << 16))) return -1;
+    ssize_t n = read(0, buf + len, cap - len);
+    if (n < 0 && errno == EINTR) return 1;
+    if (n <= 0) return 0;
+    len += (size_t)n;
+    size_t off = 0, need = 0;
+    while (len - off >= 4) {
+        uint32_t flen;
+        memcpy(&flen, buf + off, 4); /* little-endian on every target we build for */
+        if (flen > MAX_FRAME) {
+            fprintf(stderr, "wrenn-spawner: frame of %u bytes exceeds %u\n", flen, MAX_FRAME);
+            return -1;
+        }
+        if (len - off - 4 < flen) {
+            need = (size_t)flen + 4;
+            break;
+        }
+        handle(buf + off + 4, flen);
+        off += 4 + (size_t)flen;
+    }
+    memmove(buf, buf + off, len - off);
+    len -= off;
+    if (need > cap) {
+        char *grown = realloc(buf, need);
+        if (!grown) return -1;
+        buf = grown;
+        cap = need;
+    }
+    return 1;
+}
+
+/* Which record and stream a poll entry past the first two stands for. */
+struct watched {
+    struct proc *p;
+    int s;
+};
 
 int main(int argc, char **argv) {
     (void)argv;
@@ -303,6 +478,9 @@ int main(int argc, char **argv) {
     for (int fd = 0; fd < 3; fd++)
         if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0) return 1;
     signal(SIGPIPE, SIG_IGN);
+    /* As many processes as the fd limit allows (each holds at least two pipe ends while its output flows). */
+    struct rlimit nofile;
+    procs_max = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < MAX_PROCS ? nofile.rlim_cur : MAX_PROCS;
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
@@ -312,15 +490,39 @@ int main(int argc, char **argv) {
         perror("wrenn-spawner: signalfd");
         return 1;
     }
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    if (!buf) return 1;
+    struct pollfd *pfd = NULL;
+    struct watched *watched = NULL;
+    size_t watch_cap = 0;
     for (;;) {
-        struct pollfd pfd[2] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-        if (poll(pfd, 2, -1) < 0) {
+        if (watch_cap < 2 + 2 * nprocs) {
+            watch_cap = 2 + 2 * procs_cap;
+            pfd = realloc(pfd, watch_cap * sizeof *pfd);
+            watched = realloc(watched, watch_cap * sizeof *watched);
+            if (!pfd || !watched) return 1;
+        }
+        pfd[0] = (struct pollfd){.fd = 0, .events = POLLIN};
+        pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        nfds_t n_pfd = 2;
+        for (size_t i = 0; i < nprocs; i++) {
+            struct proc *p = &procs[i];
+            if (!p->in_use || p->is_paused) continue;
+            for (int s = 0; s < 2; s++) {
+                if (p->out[s] < 0) continue;
+                watched[n_pfd] = (struct watched){p, s};
+                pfd[n_pfd++] = (struct pollfd){.fd = p->out[s], .events = POLLIN};
+            }
+        }
+        if (poll(pfd, n_pfd, -1) < 0) {
             if (errno == EINTR) continue;
             perror("wrenn-spawner: poll");
             return 1;
+        }
+        /* Output first, then exits (so output read now precedes them), then requests (which may grow the table
+           under `watched`). */
+        for (nfds_t i = 2; i < n_pfd; i++) {
+            if (!pfd[i].revents) continue;
+            struct proc *p = watched[i].p;
+            if (relay(p, watched[i].s) < 0) maybe_free(p);
         }
         if (pfd[1].revents) {
             struct signalfd_siginfo si;
@@ -328,33 +530,13 @@ int main(int argc, char **argv) {
             }
             reap();
         }
-        if (!pfd[0].revents) continue;
-        ssize_t n = read(0, buf + len, cap - len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return 0; /* envd closed the channel (or is gone) */
-        len += (size_t)n;
-        size_t off = 0, need = 0;
-        while (len - off >= 4) {
-            uint32_t flen;
-            memcpy(&flen, buf + off, 4); /* little-endian on every target we build for */
-            if (flen > MAX_FRAME) {
-                fprintf(stderr, "wrenn-spawner: frame of %u bytes exceeds %u\n", flen, MAX_FRAME);
-                return 1;
+        if (pfd[0].revents) {
+            int r = read_requests();
+            if (r <= 0) {
+                flush();
+                return r < 0; /* 0: envd closed the channel (or is gone) */
             }
-            if (len - off - 4 < flen) {
-                need = (size_t)flen + 4;
-                break;
-            }
-            handle(buf + off + 4, flen);
-            off += 4 + (size_t)flen;
         }
-        memmove(buf, buf + off, len - off);
-        len -= off;
-        if (need > cap) {
-            char *grown = realloc(buf, need);
-            if (!grown) return 1;
-            buf = grown;
-            cap = need;
-        }
+        flush();
     }
 }

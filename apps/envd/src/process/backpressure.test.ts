@@ -4,7 +4,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { EnvdHarness, waitFor } from "../testing/envd-harness.ts";
 import { rawStart } from "../testing/raw-connect.ts";
 import { PIPE_BACKENDS, spawnerFor } from "../testing/spawner-binary.ts";
+import type { ProcessBackend } from "./backend.ts";
 import { OutputFanout } from "./output-fanout.ts";
+import { ProcessHandle } from "./process-handle.ts";
 
 describe("output fanout", () => {
   it("pauses the source while a client is full and drops a client that stays full", async () => {
@@ -43,6 +45,18 @@ describe("output fanout", () => {
     const fanout = new OutputFanout({ maxQueuedBytes: 10, pause: () => calls.push("pause"), resume: () => {} });
     for (let i = 0; i < 100; i++) fanout.publish("stdout", Buffer.alloc(100));
     assert.deepEqual(calls, []);
+  });
+
+  it("pauses a backend attached after a client filled up, as the spawner relays output before its spawn settles", () => {
+    const handle = new ProcessHandle({ cmd: "x", args: [], envs: {}, cwd: undefined }, undefined, {
+      maxQueuedBytes: 10,
+    });
+    handle.subscribe();
+    handle.fanout.publish("stdout", Buffer.alloc(20));
+    const calls: string[] = [];
+    const backend = { pid: 1, isPty: false, pause: () => calls.push("pause"), resume: () => calls.push("resume") };
+    handle.attach(backend as unknown as ProcessBackend);
+    assert.deepEqual(calls, ["pause"]);
   });
 });
 

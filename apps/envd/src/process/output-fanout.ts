@@ -24,12 +24,17 @@ export class OutputFanout implements SubscriptionOwner {
   private readonly stallTimers = new Map<Subscription, NodeJS.Timeout>();
   private readonly maxQueuedBytes: number;
   private readonly stallLimitMs: number;
-  private isPaused = false;
+  private isSourcePaused = false;
   private endInfo: EndInfo | undefined;
 
   constructor(private readonly options: FanoutOptions) {
     this.maxQueuedBytes = options.maxQueuedBytes ?? 4 * 1024 * 1024;
     this.stallLimitMs = options.stallLimitMs ?? 15_000;
+  }
+
+  /** True while output must not be read (some client is full). */
+  get isPaused(): boolean {
+    return this.isSourcePaused;
   }
 
   /** Number of attached clients. */
@@ -103,11 +108,11 @@ export class OutputFanout implements SubscriptionOwner {
   private update(): void {
     let anyFull = false;
     for (const sub of this.subs) if (sub.isFull) anyFull = true;
-    if (anyFull && !this.isPaused) {
-      this.isPaused = true;
+    if (anyFull && !this.isSourcePaused) {
+      this.isSourcePaused = true;
       this.options.pause();
-    } else if (!anyFull && this.isPaused) {
-      this.isPaused = false;
+    } else if (!anyFull && this.isSourcePaused) {
+      this.isSourcePaused = false;
       this.options.resume();
     }
   }

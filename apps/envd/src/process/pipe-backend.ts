@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { EnvdError, errors } from "../errors.ts";
 import { type BackendSink, endInfoFrom, type ProcessBackend, type SpawnSpec } from "./backend.ts";
-import { PipeOutput } from "./pipe-output.ts";
+import { readPipeStreams } from "./pipe-output.ts";
 
 /**
  * Starts a child on pipes with child_process.spawn, in its own session (so a signal reaches its whole process
@@ -25,7 +25,7 @@ export function spawnPipeBackend(spec: SpawnSpec, sink: BackendSink): Promise<Pr
     const pid = child.pid;
     const { stdin } = child;
     // Both are pipes (stdio above), so never null.
-    const output = new PipeOutput(child.stdout!, child.stderr!, sink);
+    const output = readPipeStreams(child.stdout!, child.stderr!, sink);
     // EPIPE on stdin (the process closed it) must not crash envd; writes report it instead.
     stdin?.on("error", () => {});
     child.on("exit", (code, signal) => output.exited(endInfoFrom(code, signal)));

@@ -5,69 +5,80 @@ import type { EndInfo } from "./subscription.ts";
 /** How long output may stay idle after the process exited before envd stops waiting for its pipes, in ms. */
 const EXIT_PIPE_GRACE_MS = 1000;
 
+/** Whatever reads a pipe process's stdout and stderr, as PipeOutput drives it. */
+export interface PipeOutputSource {
+  /** Stop reading both streams (backpressure): the process blocks once its pipe fills. */
+  pause(): void;
+  /** Read them again. */
+  resume(): void;
+  /** The exit grace ran out: stop reading and let go of the pipes (a background grandchild may hold them). */
+  abandon(): void;
+}
+
 /**
- * Reads a pipe process's stdout and stderr into its sink and ends it at the right time: once the process
- * exited and both pipes closed (so the end comes after the last byte), or once it exited and the pipes went
- * quiet for a second (a background grandchild may hold them open forever; the reference ends the stream on
- * exit as well). Shared by the child_process and the wrenn-spawner backends.
+ * A pipe process's output on its way to the sink, and the decision when it ends: once the process exited and
+ * both streams closed (so the end comes after the last byte), or once it exited and output stayed idle for a
+ * second (a background grandchild may hold the pipes open forever; the reference ends the stream on exit as
+ * well). Fed by `data`/`closed`/`exited` calls: from Readables (`readPipeStreams`, the child_process backend)
+ * or from the spawner's relay (the wrenn-spawner backend).
  */
 export class PipeOutput {
   private isPaused = false;
   private lastDataAt = Date.now();
   private isEnded = false;
-  private openPipes = 2;
+  private isStdoutOpen = true;
+  private isStderrOpen = true;
   private exit: EndInfo | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly stdout: Readable,
-    private readonly stderr: Readable,
     private readonly sink: BackendSink,
-  ) {
-    for (const [kind, stream] of [
-      ["stdout", stdout],
-      ["stderr", stderr],
-    ] as const) {
-      stream.on("data", (chunk: Buffer) => {
-        this.lastDataAt = Date.now();
-        sink.data(kind, chunk);
-      });
-      // A read error ends the pipe like EOF does; the exit status still tells how the process ended.
-      stream.on("error", () => {});
-      stream.once("close", () => {
-        this.openPipes -= 1;
-        this.finish();
-      });
-    }
+    private readonly source: PipeOutputSource,
+  ) {}
+
+  /** Bytes the process wrote to `kind`. */
+  data(kind: "stdout" | "stderr", chunk: Buffer): void {
+    if (this.isEnded) return;
+    this.lastDataAt = Date.now();
+    this.sink.data(kind, chunk);
   }
 
-  /**
-   * The process is gone: end once the pipes closed. With `hasGrace` (default) also once they stayed idle
-   * for a second; without it (the exit is only a guess) only when they close.
-   */
-  exited(info: EndInfo, hasGrace = true): void {
+  /** Stream `kind` reached EOF (or failed: the exit status still tells how the process ended). */
+  closed(kind: "stdout" | "stderr"): void {
+    if (kind === "stdout") this.isStdoutOpen = false;
+    else this.isStderrOpen = false;
+    this.finish();
+  }
+
+  /** The process is gone: end once both streams closed, or once they stayed idle for a second. */
+  exited(info: EndInfo): void {
     if (this.exit) return;
     this.exit = info;
-    if (hasGrace) this.graceTimer = setTimeout(() => this.checkGrace(), EXIT_PIPE_GRACE_MS);
+    this.graceTimer = setTimeout(() => this.checkGrace(), EXIT_PIPE_GRACE_MS);
     this.finish();
+  }
+
+  /** The output is gone with its reader (the spawner died): end now with `info`. */
+  lost(info: EndInfo): void {
+    if (!this.isEnded) this.end(info);
   }
 
   /** Stops reading (backpressure): the process blocks once the kernel's pipe buffer fills. */
   pause(): void {
+    if (this.isEnded) return;
     this.isPaused = true;
-    this.stdout.pause();
-    this.stderr.pause();
+    this.source.pause();
   }
 
   resume(): void {
+    if (this.isEnded) return;
     this.isPaused = false;
     this.lastDataAt = Date.now();
-    this.stdout.resume();
-    this.stderr.resume();
+    this.source.resume();
   }
 
   private finish(): void {
-    if (this.isEnded || !this.exit || this.openPipes > 0) return;
+    if (this.isEnded || !this.exit || this.isStdoutOpen || this.isStderrOpen) return;
     this.end(this.exit);
   }
 
@@ -85,12 +96,39 @@ export class PipeOutput {
     setImmediate(() => {
       if (this.isEnded || !this.exit) return;
       if (!this.isPaused && Date.now() - this.lastDataAt >= EXIT_PIPE_GRACE_MS) {
-        this.stdout.destroy();
-        this.stderr.destroy();
+        this.source.abandon();
         this.end(this.exit);
         return;
       }
       this.graceTimer = setTimeout(() => this.checkGrace(), EXIT_PIPE_GRACE_MS);
     });
   }
+}
+
+/** Feeds a PipeOutput from a child's stdout and stderr Readables (the child_process backend). */
+export function readPipeStreams(stdout: Readable, stderr: Readable, sink: BackendSink): PipeOutput {
+  const output = new PipeOutput(sink, {
+    pause: () => {
+      stdout.pause();
+      stderr.pause();
+    },
+    resume: () => {
+      stdout.resume();
+      stderr.resume();
+    },
+    abandon: () => {
+      stdout.destroy();
+      stderr.destroy();
+    },
+  });
+  for (const [kind, stream] of [
+    ["stdout", stdout],
+    ["stderr", stderr],
+  ] as const) {
+    stream.on("data", (chunk: Buffer) => output.data(kind, chunk));
+    // A read error ends the stream like EOF does; the exit status still tells how the process ended.
+    stream.on("error", () => {});
+    stream.once("close", () => output.closed(kind));
+  }
+  return output;
 }

@@ -38,9 +38,13 @@ export class ProcessHandle {
     });
   }
 
-  /** Binds the started backend; output before this point was already routed through the fanout. */
+  /**
+   * Binds the started backend; output before this point was already routed through the fanout, and a client that
+   * filled its queue meanwhile has the backend paused now.
+   */
   attach(backend: ProcessBackend): void {
     this.backend = backend;
+    if (this.fanout.isPaused) backend.pause();
   }
 
   /** OS pid; 0 before the backend is attached. */

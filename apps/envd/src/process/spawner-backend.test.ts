@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { EnvdHarness, runToEnd, waitFor } from "../testing/envd-harness.ts";
 import { compileTestSpawner } from "../testing/spawner-binary.ts";
@@ -44,24 +44,52 @@ describe("envd with wrenn-spawner", () => {
   });
 
   it("ends a process whose background child keeps the pipes open about a second after it exits", async () => {
+    const spawner = h.envd.spawnerPid as number;
+    const before = fdCount(spawner);
     const t0 = Date.now();
     const r = await runToEnd(h.processClient().start(sh("sleep 30 & echo bg=$!")));
-    assert.equal(r.end?.exitCode, 0);
-    assert.ok(Date.now() - t0 < 5000);
-    process.kill(Number(/bg=(\d+)/.exec(r.stdout)?.[1]), "SIGKILL");
+    const bg = Number(/bg=(\d+)/.exec(r.stdout)?.[1]);
+    try {
+      assert.equal(r.end?.exitCode, 0);
+      assert.ok(Date.now() - t0 < 5000);
+      // envd told the spawner to forget it: the pipes the background child still holds are closed on its side.
+      await waitFor("the spawner to let go of the pipes", () => (fdCount(spawner) === before ? true : undefined), 5000);
+    } finally {
+      process.kill(bg, "SIGKILL");
+    }
   });
 
-  it("ends running processes as unknown when the spawner dies, restarts it once, then uses child_process", async () => {
+  it("ends and kills running processes at once when the spawner dies, restarts it once, then uses child_process", async () => {
     const client = h.processClient();
     const first = h.envd.spawnerPid as number;
-    const it = client.start(sh("cat; echo after-eof", "orphaned"))[Symbol.asyncIterator]();
-    assert.equal((await it.next()).value?.event?.event.case, "start");
-    process.kill(first, "SIGKILL");
-    // envd closes the orphan's stdin when it loses the spawner; cat ends, its pipes close, the stream ends.
-    const r = await runToEnd({ [Symbol.asyncIterator]: () => it });
-    assert.equal(r.stdout, "after-eof\n");
-    assert.equal(r.end?.status, "unknown");
-    assert.equal(r.end?.exited, false);
+    const it = client.start(sh("echo before; exec sleep 30", "orphaned"))[Symbol.asyncIterator]();
+    const start = (await it.next()).value?.event?.event;
+    assert.equal(start?.case, "start");
+    const orphan = start.case === "start" ? start.value.pid : 0;
+    try {
+      const data = (await it.next()).value?.event?.event;
+      assert.equal(data?.case === "data" && Buffer.from(data.value.output.value ?? []).toString(), "before\n");
+      const t0 = Date.now();
+      process.kill(first, "SIGKILL");
+      // Its output went with the spawner: the stream ends now, not when the process does (30 s from now).
+      const r = await runToEnd({ [Symbol.asyncIterator]: () => it });
+      assert.ok(Date.now() - t0 < 5000, `ended after ${Date.now() - t0} ms`);
+      assert.equal(r.stdout, "");
+      assert.equal(r.end?.status, "unknown");
+      assert.equal(r.end?.exited, false);
+      // Nobody could serve or signal it any more: envd killed it (gone, or a zombie until init reaps it).
+      await waitFor("the orphan killed", () => {
+        try {
+          return readFileSync(`/proc/${orphan}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ? true : undefined;
+        } catch {
+          return true;
+        }
+      });
+    } finally {
+      try {
+        process.kill(orphan, "SIGKILL");
+      } catch {}
+    }
 
     const second = await waitFor("a restarted spawner", () => {
       const pid = h.envd.spawnerPid;

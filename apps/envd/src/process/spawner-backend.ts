@@ -7,18 +7,34 @@ import type { SpawnerClient, SpawnerExit } from "./spawner-client.ts";
 
 /**
  * Starts a child on pipes through wrenn-spawner: the same process as `spawnPipeBackend` gives (own session,
- * ids, cwd, env), without forking envd. Rejects with an EnvdError if nothing was started.
+ * ids, cwd, env), without forking envd. Its output comes relayed over the spawner's channel, so envd holds no
+ * pipe of its own for it. Rejects with an EnvdError if nothing was started.
  */
 export async function spawnSpawnerBackend(
   client: SpawnerClient,
   spec: SpawnSpec,
   sink: BackendSink,
 ): Promise<ProcessBackend> {
-  let output: PipeOutput | undefined;
+  // The spawn id, once the spawn is answered. Nothing can pause or resume before: the backend is not handed out
+  // until then (ProcessHandle.attach passes on a pause asked for meanwhile). The exit grace cannot run out before it
+  // either (its OK comes first).
+  let id = 0;
+  const output = new PipeOutput(sink, {
+    pause: () => {
+      if (id) client.pause(id);
+    },
+    resume: () => {
+      if (id) client.resume(id);
+    },
+    abandon: () => {
+      if (id) client.forget(id);
+    },
+  });
   // envd's end of the process's stdin: a bare fd until something is written, then a socket. Most commands never get
   // input, and a socket costs JavaScript to make and to tear down (~3% of envd's CPU per command).
   let stdinFd: number | undefined;
   let stdin: net.Socket | undefined;
+  let hasExited = false;
   const closeStdinFd = () => {
     if (stdinFd === undefined) return;
     const fd = stdinFd;
@@ -34,26 +50,24 @@ export async function spawnSpawnerBackend(
     }
     return stdin;
   };
-  let early: SpawnerExit | undefined;
   const onExit = (exit: SpawnerExit) => {
     // As child_process does: once the process is gone, envd's end of its stdin is closed.
+    hasExited = true;
     stdin?.destroy();
     closeStdinFd();
-    if (!output) early = exit;
-    else if ("lost" in exit) {
-      // Nobody can tell how it ended now; end it as unknown once its pipes close.
-      output.exited({ exitCode: -1, exited: false, status: "unknown", error: exit.lost }, false);
-    } else output.exited(endInfoFrom(exit.code, exit.signal));
+    if ("lost" in exit) output.lost({ exitCode: -1, exited: false, status: "unknown", error: exit.lost });
+    else output.exited(endInfoFrom(exit.code, exit.signal));
   };
-  const pipes = await client.spawn(spec, onExit);
-  const { pid } = pipes;
-  // libuv sees FIFOs and drives them as pipe streams: EOF, pause/resume and backpressure work as for sockets.
-  const stdout = new net.Socket({ fd: pipes.stdoutFd, readable: true, writable: false });
-  const stderr = new net.Socket({ fd: pipes.stderrFd, readable: true, writable: false });
-  const out = new PipeOutput(stdout, stderr, sink);
-  output = out;
-  stdinFd = pipes.stdinFd;
-  if (early) onExit(early);
+  const started = await client.spawn(spec, {
+    onData: (kind, data) => output.data(kind, data),
+    onEof: (kind) => output.closed(kind),
+    onExit,
+  });
+  const { pid } = started;
+  id = started.id;
+  stdinFd = started.stdinFd;
+  // Its exit may have been reported before the spawn promise settled.
+  if (hasExited) closeStdinFd();
 
   return {
     pid,
@@ -75,7 +89,7 @@ export async function spawnSpawnerBackend(
     resize() {
       throw errors.failedPrecondition(`process ${pid} has no PTY`);
     },
-    pause: () => out.pause(),
-    resume: () => out.resume(),
+    pause: () => output.pause(),
+    resume: () => output.resume(),
   };
 }

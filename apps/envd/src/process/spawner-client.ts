@@ -1,21 +1,31 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
-import { closeSync, constants as fsConstants, openSync } from "node:fs";
+import { constants as fsConstants, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { EnvdError } from "../errors.ts";
-import { startLineHelper } from "../line-helper.ts";
+import { startHelperProcess } from "../helper-process.ts";
 import type { Logger } from "../logger.ts";
 import { type SpawnSpec, signalGroup } from "./backend.ts";
-import { encodeRelease, encodeSpawn, parseSpawnerLine, type SpawnerLine } from "./spawner-protocol.ts";
+import { encodeControl, encodeSpawn, SpawnerFrameDecoder } from "./spawner-protocol.ts";
 
 /** How a spawned process ended: its exit code or signal number, or `lost` when the spawner died first. */
 export type SpawnerExit = { code: number | null; signal: number | null } | { lost: string };
 
-/** A started process: its pid and envd's own fds of its pipes (stdin undefined when not wanted or already gone). */
-export interface SpawnedPipes {
+/** What a started process reports, relayed by the spawner; called from the moment its spawn is answered. */
+export interface SpawnedProcessEvents {
+  /** Output, in order per stream. */
+  onData(kind: "stdout" | "stderr", data: Buffer): void;
+  /** That stream ended (once per stream; never after a `lost` exit). */
+  onEof(kind: "stdout" | "stderr"): void;
+  /** Once: the process was reaped (output may still follow, from a grandchild), or the spawner died before that. */
+  onExit(exit: SpawnerExit): void;
+}
+
+/** A started process: its spawn id (for pause/resume/forget), pid, and envd's own fd of its stdin's write end. */
+export interface SpawnedProcess {
+  id: number;
   pid: number;
+  /** Undefined when stdin was not asked for, or the process already closed it. The caller owns it. */
   stdinFd: number | undefined;
-  stdoutFd: number;
-  stderrFd: number;
 }
 
 /** Options of `SpawnerClient.start`. */
@@ -27,28 +37,40 @@ export interface SpawnerClientOptions {
   log: Logger;
 }
 
-interface Pending {
+/** A spawn from request to the end of its reports: first waiting for its answer, then running. */
+interface Spawn {
+  id: number;
   spec: SpawnSpec;
-  onExit: (exit: SpawnerExit) => void;
-  resolve: (pipes: SpawnedPipes) => void;
+  events: SpawnedProcessEvents;
+  resolve: (started: SpawnedProcess) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
+  /** Date.now() past which the spawner has missed its answer. */
+  deadline: number;
+  /** Set once started. */
+  pid: number;
+  openStreams: number;
+  hasExited: boolean;
 }
 
 const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+const LAST_ID = 0xffff_ffff;
 
 /**
  * Client of one wrenn-spawner process (images/guest/wrenn-spawner.c): envd asks it to fork and exec, so
- * envd's own (large) process is never forked. The spawner answers with the pipes' fd numbers in its own
- * table; envd opens them through /proc/<spawner>/fd/<n> (which yields new fds of the same pipes) and then
- * tells the spawner to close its copies. When the spawner dies, pending spawns reject, running processes get
- * a `lost` exit, and the client stays dead (`isAlive` false).
+ * envd's own (large) process is never forked, and it relays every process's stdout and stderr over its one
+ * channel, so envd holds no pipe of its own per process (except stdin, opened through /proc/<spawner>/fd/<n>
+ * when asked for). When the spawner dies, pending spawns reject, running processes get a `lost` exit at once
+ * (their output went with it), and the client stays dead (`isAlive` false).
  */
 export class SpawnerClient {
-  private readonly pending = new Map<number, Pending>();
-  private readonly running = new Map<number, (exit: SpawnerExit) => void>();
+  /** Spawns waiting for their answer, oldest first: the spawner answers in request order. */
+  private readonly pending: Spawn[] = [];
+  private readonly running = new Map<number, Spawn>();
+  private readonly decoder: SpawnerFrameDecoder;
   private nextId = 1;
   private deadReason: string | undefined;
+  /** One timer for the oldest pending spawn's deadline, left running while idle (a timer per spawn cost CPU). */
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private readonly timeoutMs: number;
   private readonly log: Logger;
 
@@ -57,11 +79,22 @@ export class SpawnerClient {
   private constructor(options: SpawnerClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.log = options.log;
-    this.child = startLineHelper({
+    this.decoder = new SpawnerFrameDecoder({
+      started: (id, pid, stdinFd) => this.onStarted(id, pid, stdinFd),
+      failed: (id, errno, stage) => this.onFailed(id, errno, stage),
+      data: (id, kind, data) => this.running.get(id)?.events.onData(kind, data),
+      eof: (id, kind) => this.onEof(id, kind),
+      exited: (id, code, signal) => this.onExited(id, code, signal),
+    });
+    this.child = startHelperProcess({
       path: options.path,
       name: "spawner",
       log: options.log,
-      onLine: (text) => this.onText(text),
+      onData: (chunk) => {
+        if (this.deadReason !== undefined) return;
+        const malformed = this.decoder.push(chunk);
+        if (malformed !== undefined) this.die(malformed);
+      },
       onGone: (reason) => this.die(reason),
     });
   }
@@ -71,7 +104,7 @@ export class SpawnerClient {
     return new SpawnerClient(options);
   }
 
-  /** False once the spawner exited, failed to start, missed a deadline or was closed. */
+  /** False once the spawner exited, failed to start, missed a deadline, broke the protocol or was closed. */
   get isAlive(): boolean {
     return this.deadReason === undefined;
   }
@@ -82,13 +115,13 @@ export class SpawnerClient {
   }
 
   /**
-   * Starts `spec` in its own session. Resolves with envd's fds of the pipes (the caller owns them);
-   * `onExit` is called exactly once, when the spawner reaped the process or died. Rejects with an
-   * EnvdError when nothing was started.
+   * Starts `spec` in its own session. `events` gets its output and exit from the moment it started (before
+   * the promise settles). Rejects with an EnvdError when nothing was started.
    */
-  spawn(spec: SpawnSpec, onExit: (exit: SpawnerExit) => void): Promise<SpawnedPipes> {
+  spawn(spec: SpawnSpec, events: SpawnedProcessEvents): Promise<SpawnedProcess> {
     if (this.deadReason !== undefined) return Promise.reject(new EnvdError("internal_error", this.deadReason));
-    const id = this.nextId++;
+    const id = this.nextId;
+    this.nextId = id === LAST_ID ? 1 : id + 1;
     let request: Buffer;
     try {
       request = encodeSpawn(id, spec);
@@ -96,10 +129,27 @@ export class SpawnerClient {
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.die(`spawner did not answer within ${this.timeoutMs} ms`), this.timeoutMs);
-      this.pending.set(id, { spec, onExit, resolve, reject, timer });
+      const deadline = Date.now() + this.timeoutMs;
+      this.pending.push({ id, spec, events, resolve, reject, deadline, pid: 0, openStreams: 2, hasExited: false });
+      this.armDeadline();
       this.child.stdin.write(request);
     });
+  }
+
+  /** Stops reading process `id`'s output (backpressure); it blocks once its pipe fills. */
+  pause(id: number): void {
+    this.send("pause", id);
+  }
+
+  /** Reads process `id`'s output again. */
+  resume(id: number): void {
+    this.send("resume", id);
+  }
+
+  /** envd is done with process `id`: no more reports, and the spawner closes what it still holds for it. */
+  forget(id: number): void {
+    this.running.delete(id);
+    this.send("forget", id);
   }
 
   /** Stops the spawner (its running processes keep running, unreported). Idempotent. */
@@ -107,90 +157,100 @@ export class SpawnerClient {
     this.die("spawner closed", true);
   }
 
-  private onText(text: string): void {
-    if (this.deadReason !== undefined) return;
-    const line = parseSpawnerLine(text);
-    if (!line) {
-      this.die(`spawner broke the protocol: ${JSON.stringify(text.slice(0, 200))}`);
-      return;
-    }
-    this.onLine(line);
+  private send(command: "release" | "pause" | "resume" | "forget", id: number): void {
+    if (this.deadReason === undefined) this.child.stdin.write(encodeControl(command, id));
   }
 
-  private onLine(line: SpawnerLine): void {
-    if (line.kind === "exit") {
-      const onExit = this.running.get(line.pid);
-      this.running.delete(line.pid);
-      onExit?.({ code: line.code, signal: line.signal });
-      return;
+  /** The answer for the oldest pending spawn, or undefined (and the client dead) when `id` is not it. */
+  private answered(id: number): Spawn | undefined {
+    const spawn = this.pending[0];
+    if (spawn?.id !== id) {
+      this.die(`spawner answered request ${id}, expected ${spawn?.id ?? "none"}`);
+      return undefined;
     }
-    const p = this.pending.get(line.id);
-    if (!p) {
-      this.log.warn({ line }, "spawner answered an unknown request");
-      return;
-    }
-    this.pending.delete(line.id);
-    clearTimeout(p.timer);
-    if (line.kind === "error") {
-      p.reject(spawnError(line.errno, line.stage, p.spec));
-      return;
-    }
-    // Registered now, synchronously: its exit line may follow in the same chunk.
-    this.running.set(line.pid, p.onExit);
-    try {
-      p.resolve(this.takePipes(line));
-    } catch (err) {
-      // Without its pipes the process cannot be served: stop it rather than leave it running unseen.
-      this.running.delete(line.pid);
-      signalGroup(line.pid, "SIGKILL");
-      p.reject(EnvdError.from(err));
-    }
+    this.pending.shift();
+    return spawn;
   }
 
-  /** Opens envd's own fds of the pipes, then lets the spawner close its copies (whatever happened). */
-  // libuv opens with O_CLOEXEC, so no process envd forks (PTYs, fallback spawns) inherits these.
-  private takePipes(line: Extract<SpawnerLine, { kind: "ok" }>): SpawnedPipes {
-    const opened: number[] = [];
-    const open = (fd: number, flags: number) => {
-      const own = openSync(`/proc/${this.child.pid}/fd/${fd}`, flags | fsConstants.O_NONBLOCK);
-      opened.push(own);
-      return own;
-    };
-    try {
-      const stdoutFd = open(line.stdoutFd, fsConstants.O_RDONLY);
-      const stderrFd = open(line.stderrFd, fsConstants.O_RDONLY);
-      let stdinFd: number | undefined;
-      if (line.stdinFd >= 0) {
-        try {
-          stdinFd = open(line.stdinFd, fsConstants.O_WRONLY);
-        } catch (err) {
-          // ENXIO: no reader left, the process already closed its stdin (or exited); writes will say so.
-          if ((err as NodeJS.ErrnoException).code !== "ENXIO") throw err;
+  private onStarted(id: number, pid: number, stdinFd: number): void {
+    const spawn = this.answered(id);
+    if (!spawn) return;
+    // Registered now, synchronously: its output and exit may follow in the same chunk.
+    spawn.pid = pid;
+    this.running.set(id, spawn);
+    let ownStdinFd: number | undefined;
+    if (stdinFd >= 0) {
+      try {
+        // libuv opens with O_CLOEXEC, so no process envd forks (PTYs, fallback spawns) inherits it.
+        ownStdinFd = openSync(`/proc/${this.child.pid}/fd/${stdinFd}`, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+      } catch (err) {
+        // ENXIO: no reader left, the process already closed its stdin (or exited); writes will say so.
+        if ((err as NodeJS.ErrnoException).code !== "ENXIO") {
+          // Without its stdin the process cannot be served: stop it rather than leave it running unseen.
+          this.forget(id);
+          signalGroup(pid, "SIGKILL");
+          spawn.reject(EnvdError.from(err));
+          return;
         }
+      } finally {
+        this.send("release", id);
       }
-      return { pid: line.pid, stdinFd, stdoutFd, stderrFd };
-    } catch (err) {
-      for (const fd of opened) closeSync(fd);
-      throw err;
-    } finally {
-      this.child.stdin.write(encodeRelease(line.id));
     }
+    spawn.resolve({ id, pid, stdinFd: ownStdinFd });
+  }
+
+  private onFailed(id: number, errno: number, stage: string): void {
+    const spawn = this.answered(id);
+    spawn?.reject(spawnError(errno, stage, spawn.spec));
+  }
+
+  private onEof(id: number, kind: "stdout" | "stderr"): void {
+    const spawn = this.running.get(id);
+    if (!spawn) return;
+    spawn.openStreams -= 1;
+    if (spawn.openStreams === 0 && spawn.hasExited) this.running.delete(id);
+    spawn.events.onEof(kind);
+  }
+
+  private onExited(id: number, code: number, signal: number): void {
+    const spawn = this.running.get(id);
+    if (!spawn) return;
+    spawn.hasExited = true;
+    if (spawn.openStreams === 0) this.running.delete(id);
+    spawn.events.onExit(signal === 0 ? { code, signal: null } : { code: null, signal });
+  }
+
+  private armDeadline(): void {
+    const oldest = this.pending[0];
+    if (this.deadlineTimer || !oldest) return;
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = undefined;
+      const first = this.pending[0];
+      if (first && Date.now() >= first.deadline) this.die(`spawner did not answer within ${this.timeoutMs} ms`);
+      else this.armDeadline();
+    }, oldest.deadline - Date.now());
+    // Pending spawns keep envd busy anyway; an idle client must not hold a test (or envd) open.
+    this.deadlineTimer.unref();
   }
 
   private die(reason: string, isExpected = false): void {
     if (this.deadReason !== undefined) return;
     this.deadReason = reason;
     if (!isExpected)
-      this.log.warn({ pending: this.pending.size, running: this.running.size, reason }, "spawner stopped");
+      this.log.warn({ pending: this.pending.length, running: this.running.size, reason }, "spawner stopped");
     this.child.kill("SIGKILL");
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new EnvdError("internal_error", reason));
-    }
-    this.pending.clear();
+    clearTimeout(this.deadlineTimer);
+    for (const spawn of this.pending.splice(0)) spawn.reject(new EnvdError("internal_error", reason));
     const running = [...this.running.values()];
     this.running.clear();
-    for (const onExit of running) onExit({ lost: reason });
+    // One that already exited keeps its exit status: its output just stops (it ends after the exit grace).
+    for (const spawn of running) {
+      if (spawn.hasExited) continue;
+      // Its output went with the spawner and nobody would reap it: stop it rather than leave it running unseen
+      // (it would leave envd's table, so no client could signal it any more).
+      if (!isExpected) signalGroup(spawn.pid, "SIGKILL");
+      spawn.events.onExit({ lost: reason });
+    }
   }
 }
 
