@@ -4,7 +4,7 @@
 #   scripts/test.sh          everything (what `make test` and CI run)
 #   scripts/test.sh unit     unit tests only (no VMs, no root)
 #   scripts/test.sh e2e      end-to-end tests only
-#   scripts/test.sh FILE...  just those test files
+#   scripts/test.sh FILE...  just those test files (a folder means every *.test.ts under it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-all}"
@@ -32,7 +32,10 @@ case "$mode" in
   unit) files=$(unit_files) ;;
   e2e) prepare_e2e; files=$(e2e_files) ;;
   all) static_checks; prepare_e2e; files="$(unit_files) $(e2e_files)" ;;
-  *) files="$*"; [[ "$files" == *tests/e2e/* ]] && prepare_e2e ;;
+  *)
+    # node --test given a folder finds nothing in it on Node 20: expand folders here.
+    files=$(for f in "$@"; do if [ -d "$f" ]; then find "$f" -name '*.test.ts' -not -path '*/node_modules/*' | sort; else echo "$f"; fi; done)
+    [[ "$files" == *tests/e2e/* ]] && prepare_e2e ;;
 esac
 
 # One node:test run so the closing summary counts every test. Files run one at a time:
