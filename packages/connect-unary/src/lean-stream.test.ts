@@ -153,6 +153,22 @@ async function outcome(
   return out;
 }
 
+/** Reads `stream` to its end, calling `each` per message, and expects it to fail with `code`. */
+async function failsWith(stream: AsyncIterable<unknown>, code: Code, each: () => void = () => {}) {
+  await assert.rejects(
+    (async () => {
+      for await (const _ of stream) each();
+    })(),
+    (err: unknown) => ConnectError.from(err).code === code,
+  );
+}
+
+/** Waits (up to 3 s) until `done` holds. */
+async function waitUntil(done: () => boolean) {
+  const deadline = Date.now() + 3000;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
 /** What a push-style `connect` call produced: the pids, or the error. */
 async function pushOutcome(client: ReturnType<typeof createClient<typeof envdProcess.Process>>, tag: string) {
   const out = { pids: [] as number[], error: undefined as unknown };
@@ -237,25 +253,13 @@ describe("lean Connect server streams", () => {
       { process: { cmd: "forever", args: ["1"] } },
       { signal: controller.signal },
     );
-    await assert.rejects(
-      (async () => {
-        for await (const _ of stream) controller.abort();
-      })(),
-      (err: unknown) => ConnectError.from(err).code === Code.Canceled,
-    );
+    await failsWith(stream, Code.Canceled, () => controller.abort());
     const timed = client(urls.leanH1, { h1: true }).start(
       { process: { cmd: "forever", args: ["1"] } },
       { timeoutMs: 300 },
     );
-    await assert.rejects(
-      (async () => {
-        for await (const _ of timed) {
-        }
-      })(),
-      (err: unknown) => ConnectError.from(err).code === Code.DeadlineExceeded,
-    );
-    const deadline = Date.now() + 3000;
-    while (seen.aborted.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await failsWith(timed, Code.DeadlineExceeded);
+    await waitUntil(() => seen.aborted.length >= 2);
     assert.equal(seen.aborted.length, 2);
     assert.equal(seen.aborted[0], Code.Canceled);
     // The second ends on the server's deadline or on the client's reset, whichever comes first.
@@ -277,8 +281,7 @@ describe("lean Connect server streams", () => {
     assert.ok(whileStalled < 400, `produced ${whileStalled} messages for a reader that took one`);
     assert.equal(seen.flooded, whileStalled, "kept producing while the reader was stalled");
     controller.abort();
-    const deadline = Date.now() + 3000;
-    while (!seen.floodEnded && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => seen.floodEnded);
     assert.ok(seen.floodEnded, "the method was never ended");
   });
 
@@ -310,26 +313,14 @@ describe("lean Connect server streams", () => {
         { process: { selector: { case: "tag", value: "forever:1" } } },
         { signal: controller.signal },
       );
-      await assert.rejects(
-        (async () => {
-          for await (const _ of stream) controller.abort();
-        })(),
-        (err: unknown) => ConnectError.from(err).code === Code.Canceled,
-      );
+      await failsWith(stream, Code.Canceled, () => controller.abort());
     }
     const timed = client(urls.leanH1, { h1: true }).connect(
       { process: { selector: { case: "tag", value: "forever:1" } } },
       { timeoutMs: 300 },
     );
-    await assert.rejects(
-      (async () => {
-        for await (const _ of timed) {
-        }
-      })(),
-      (err: unknown) => ConnectError.from(err).code === Code.DeadlineExceeded,
-    );
-    const deadline = Date.now() + 3000;
-    while (seen.pushCancelled.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await failsWith(timed, Code.DeadlineExceeded);
+    await waitUntil(() => seen.pushCancelled.length >= 3);
     assert.equal(seen.pushCancelled.length, 3, "every call was cancelled once");
     assert.deepEqual(seen.pushCancelled.slice(0, 2), [Code.Canceled, Code.Canceled]);
     assert.ok(seen.pushCancelled[2] === Code.DeadlineExceeded || seen.pushCancelled[2] === Code.Canceled);
@@ -356,8 +347,7 @@ describe("lean Connect server streams", () => {
       for (let i = 0; i < 50; i++) await it.next();
       assert.ok(seen.pushFlooded > whileStalled, "never resumed after the reader caught up");
       controller.abort();
-      const deadline = Date.now() + 3000;
-      while (!seen.floodEnded && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await waitUntil(() => seen.floodEnded);
       assert.ok(seen.floodEnded, "the call was never cancelled");
     });
   }
