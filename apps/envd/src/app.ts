@@ -22,6 +22,7 @@ import type { ProcessLimits } from "./process/process-handle.ts";
 import { createProcessManager, type ProcessManager } from "./process/process-manager.ts";
 import { createProcessService, createProcessStreams } from "./process/process-service.ts";
 import { ProcessTable } from "./process/process-table.ts";
+import { decodeStartRequest } from "./process/start-request-decoder.ts";
 import { EnvdState } from "./state.ts";
 import { createCpuSampler } from "./system/cpu-sampler.ts";
 import { createHostIdentity } from "./system/host-identity.ts";
@@ -90,6 +91,7 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
       impl: processService,
       push: createProcessStreams(processes),
       encoders: { start: encodeProcessStreamResponse, connect: encodeProcessStreamResponse },
+      decoders: { start: decodeStartRequest },
     }),
     leanServerStreamHandler({ service: filesystemPb.Filesystem, impl: filesystemService }),
   ];

@@ -7,6 +7,7 @@ import { type ProcessEventInit, startEvent, toProcessEvent } from "./events.ts";
 import type { ProcessHandle } from "./process-handle.ts";
 import type { ProcessManager } from "./process-manager.ts";
 import type { Selector } from "./process-table.ts";
+import type { StartRequestFields } from "./start-request-decoder.ts";
 import type { Subscription } from "./subscription.ts";
 
 /** Parses a wire ProcessSelector; invalid_argument when it names nothing. */
@@ -58,7 +59,7 @@ const connectErrorOf = (err: unknown) => EnvdError.from(err).toConnect();
 export function createProcessStreams(manager: ProcessManager) {
   const { table } = manager;
   return {
-    start(req: pb.StartRequest, call: ProcessStreamCall): void {
+    start(req: StartRequestFields, call: ProcessStreamCall): void {
       const proc = req.process;
       const size = req.pty?.size;
       manager

@@ -284,6 +284,23 @@ for (const backend of PIPE_BACKENDS)
       assert.equal((await connectError(client.closeStdin({}))).code, Code.InvalidArgument);
     });
 
+    it("refuses a Start it cannot decode with invalid_argument, and starts nothing", async () => {
+      // process { cmd: <invalid UTF-8> }: protobuf-es refuses it, and so must envd's own decoder.
+      const message = Buffer.from([0x0a, 0x05, 0x0a, 0x03, 0xff, 0xc3, 0x28]);
+      const running = (await h.processClient().list({})).processes.length;
+      const res = await fetch(`${h.baseUrl}/process.Process/Start`, {
+        method: "POST",
+        headers: { "content-type": "application/connect+proto", "connect-protocol-version": "1" },
+        body: Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]),
+      });
+      const body = Buffer.from(await res.arrayBuffer());
+      assert.equal(body[0], 2, "one end-of-stream message, no events");
+      const end = JSON.parse(body.subarray(5).toString()) as { error?: { code: string; message: string } };
+      assert.equal(end.error?.code, "invalid_argument");
+      assert.match(end.error?.message ?? "", /cannot decode the request/);
+      assert.equal((await h.processClient().list({})).processes.length, running);
+    });
+
     it("runs 100 concurrent short processes, each with its own output and exit code", async () => {
       const client = h.processClient("2");
       const results = await Promise.all(
