@@ -54,8 +54,10 @@ export class PipeOutput {
   exited(info: EndInfo): void {
     if (this.exit) return;
     this.exit = info;
-    this.graceTimer = setTimeout(() => this.checkGrace(), EXIT_PIPE_GRACE_MS);
     this.finish();
+    // Only when the streams are still open: most commands' output has ended by their exit, and a timer made and
+    // cleared per command is JavaScript for nothing.
+    if (!this.isEnded) this.graceTimer = setTimeout(() => this.checkGrace(), EXIT_PIPE_GRACE_MS);
   }
 
   /** The output is gone with its reader (the spawner died): end now with `info`. */
