@@ -45,8 +45,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +59,7 @@
 #define OUT_CAP (4 * 65536)   /* frames of one loop turn, written together */
 #define DRAIN_READS 16        /* reads per stream when its process is reaped: a grandchild may write forever */
 #define MAX_PROCS (1u << 22)  /* the kernel's largest pid_max: more processes than this cannot exist */
+#define SPLICE_MIN 16384      /* waiting output from which a frame is spliced rather than copied */
 
 enum { FR_OK = 1, FR_ERROR, FR_STDOUT, FR_STDERR, FR_STDOUT_EOF, FR_STDERR_EOF, FR_EXIT };
 
@@ -221,9 +224,45 @@ static void maybe_free(struct proc *p) {
     if (p->has_exited && p->out[0] < 0 && p->out[1] < 0 && p->stdin_fd < 0) p->in_use = 0;
 }
 
+/* 1 while splice to fd 1 works (envd gives a socket; set in main from what fd 1 is). */
+static int can_splice;
+
+/* Moves `n` bytes that wait in pipe `fd` to envd as one data frame, without copying them through the spawner: the
+   frame's header is written, then the bytes are spliced from the pipe to the channel. Should the kernel refuse
+   splice, the rest is copied instead (the header already promised n bytes) and splice is not tried again. */
+static void splice_frame(struct proc *p, int s, int fd, size_t n) {
+    frame(FR_STDOUT + s, p->id, 0);
+    put_u32(out + out_len - HEADER + 5, (uint32_t)n);
+    flush();
+    for (size_t left = n; left > 0;) {
+        ssize_t moved = can_splice ? splice(fd, NULL, 1, NULL, left, SPLICE_F_MOVE) : -1;
+        if (moved < 0 && errno == EINTR) continue;
+        if (moved < 0 && can_splice && errno == EINVAL) {
+            can_splice = 0;
+            continue;
+        }
+        if (!can_splice) {
+            /* The bytes were waiting (FIONREAD) and only the spawner reads this pipe: they are all there. */
+            size_t want = left < OUT_CAP ? left : OUT_CAP;
+            while ((moved = read(fd, out, want)) < 0 && errno == EINTR) {
+            }
+            if (moved <= 0) _exit(1); /* cannot keep the frame's promise: the channel is broken for good */
+            out_len = (size_t)moved;
+            flush();
+        } else if (moved <= 0) _exit(0); /* the channel failed: envd is gone */
+        left -= (size_t)moved;
+    }
+}
+
 /* Reads stream s (0 stdout, 1 stderr) of p once, straight into a data frame; at EOF or on an error closes it and
-   sends its EOF frame. Returns 1 when bytes came, 0 when none are there yet, -1 when the stream is closed. */
+   sends its EOF frame. Returns 1 when bytes came, 0 when none are there yet, -1 when the stream is closed.
+   Much waiting output (a `cat` of a big file) is spliced to envd instead: no copy in and out of the spawner. */
 static int relay(struct proc *p, int s) {
+    int waiting = 0;
+    if (can_splice && ioctl(p->out[s], FIONREAD, &waiting) == 0 && waiting >= SPLICE_MIN) {
+        splice_frame(p, s, p->out[s], (size_t)waiting < CHUNK ? (size_t)waiting : CHUNK);
+        return 1;
+    }
     if (out_len + HEADER + CHUNK > OUT_CAP) flush();
     ssize_t n;
     while ((n = read(p->out[s], out + out_len + HEADER, CHUNK)) < 0 && errno == EINTR) {
@@ -478,6 +517,8 @@ int main(int argc, char **argv) {
     for (int fd = 0; fd < 3; fd++)
         if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0) return 1;
     signal(SIGPIPE, SIG_IGN);
+    struct stat channel;
+    can_splice = fstat(1, &channel) == 0 && (S_ISSOCK(channel.st_mode) || S_ISFIFO(channel.st_mode));
     /* As many processes as the fd limit allows (each holds at least two pipe ends while its output flows). */
     struct rlimit nofile;
     procs_max = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < MAX_PROCS ? nofile.rlim_cur : MAX_PROCS;
