@@ -5,7 +5,8 @@
  * 100+ ms under QEMU's TCG). This static helper is tiny and starts children with vfork, so that is cheap. envd
  * starts it once; it is in every template's memory snapshot. It also reads every child's stdout and stderr and
  * forwards them to envd over its own stdout, so envd handles one channel instead of two pipes per process (their
- * sockets, /proc opens and teardown were a fifth to a third of envd's CPU per command).
+ * sockets, /proc opens and teardown were a fifth to a third of envd's CPU per command). Much waiting output is
+ * spliced from the child's pipe to that channel rather than copied through the spawner (the frames are the same).
  *
  * Requests on stdin, each one frame: u32 little-endian payload length, then the payload, a list of fields,
  * each ending in NUL (so argv and env strings may hold any byte but NUL). ID is a decimal number, 1..2^32-1:
