@@ -257,10 +257,11 @@ static void splice_frame(struct proc *p, int s, int fd, size_t n) {
 
 /* Reads stream s (0 stdout, 1 stderr) of p once, straight into a data frame; at EOF or on an error closes it and
    sends its EOF frame. Returns 1 when bytes came, 0 when none are there yet, -1 when the stream is closed.
-   Much waiting output (a `cat` of a big file) is spliced to envd instead: no copy in and out of the spawner. */
-static int relay(struct proc *p, int s) {
+   With `may_splice`, much waiting output (a `cat` of a big file) is spliced to envd instead: no copy in and out of
+   the spawner (the check costs a system call, which the drain after a reap, usually of little output, skips). */
+static int relay(struct proc *p, int s, int may_splice) {
     int waiting = 0;
-    if (can_splice && ioctl(p->out[s], FIONREAD, &waiting) == 0 && waiting >= SPLICE_MIN) {
+    if (may_splice && can_splice && ioctl(p->out[s], FIONREAD, &waiting) == 0 && waiting >= SPLICE_MIN) {
         splice_frame(p, s, p->out[s], (size_t)waiting < CHUNK ? (size_t)waiting : CHUNK);
         return 1;
     }
@@ -279,11 +280,19 @@ static int relay(struct proc *p, int s) {
     return -1;
 }
 
+/* Why the last vforked child failed before its exec (stage 0: it did not). The child writes it in the memory it
+   shares with the suspended spawner, which reads it once vfork returns: no report pipe per spawn (four system calls
+   fewer, each emulated guest work under TCG). */
+static volatile struct {
+    int err;
+    int stage;
+} child_failure;
+
 /* The child between vfork and exec. It shares the spawner's memory until then (the spawner is suspended and
    single-threaded), so it only makes system calls and writes its own stack: no malloc, no stdio. Signal
-   dispositions are its own (vfork does not share them). Reports a failure on errfd, then _exits. */
+   dispositions are its own (vfork does not share them). Reports a failure in child_failure, then _exits. */
 static void child(const char *file, char **argv, char **envp, const char *cwd, long long uid, long long gid,
-                  int in_r, int out_w, int err_w, int errfd) {
+                  int in_r, int out_w, int err_w) {
     int stage = 0;
     sigset_t none;
     /* The spawner ignores SIGPIPE and blocks SIGCHLD; a user process starts with the defaults. */
@@ -336,9 +345,8 @@ static void child(const char *file, char **argv, char **envp, const char *cwd, l
     }
     stage = ST_EXEC;
 fail:;
-    int report[2] = {errno, stage};
-    while (write(errfd, report, sizeof report) < 0 && errno == EINTR) {
-    }
+    child_failure.err = errno;
+    child_failure.stage = stage;
     _exit(127);
 }
 
@@ -365,24 +373,25 @@ static void spawn(char *p, char *end) {
         return;
     }
     struct proc *slot = free_slot();
-    /* pipes: [0..1] stdin, [2..3] stdout, [4..5] stderr, [6..7] exec error report; all CLOEXEC so no other
-       child ever inherits them (dup2 in the child clears the flag on 0/1/2 only). The output read ends are
-       non-blocking: one process's empty pipe must not stall the others. */
-    int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+    /* pipes: [0..1] stdin, [2..3] stdout, [4..5] stderr; all CLOEXEC so no other child ever inherits them (dup2
+       in the child clears the flag on 0/1/2 only). The output read ends are non-blocking: one process's empty pipe
+       must not stall the others. */
+    int fds[6] = {-1, -1, -1, -1, -1, -1};
     int wants_stdin = stdin_s[0] == '1';
     int err = 0;
     const char *stage = "pipe";
     if (!slot) err = EMFILE;
     else if ((wants_stdin && pipe2(fds, O_CLOEXEC) < 0) || pipe2(fds + 2, O_CLOEXEC) < 0 ||
-             pipe2(fds + 4, O_CLOEXEC) < 0 || pipe2(fds + 6, O_CLOEXEC) < 0 ||
+             pipe2(fds + 4, O_CLOEXEC) < 0 ||
              fcntl(fds[2], F_SETFL, O_NONBLOCK) < 0 || fcntl(fds[4], F_SETFL, O_NONBLOCK) < 0)
         err = errno;
     pid_t pid = -1;
     if (!err) {
         /* vfork, not fork: no copy of the spawner's page tables and no copy-on-write faults after it. Measured in a
            TCG guest (a static parent, fork/vfork + exec of /bin/true + wait): p50 26.6 -> 25.8 and 33.4 -> 32.3 ms. */
+        child_failure.err = child_failure.stage = 0;
         pid = vfork();
-        if (pid == 0) child(file, argv, envp, cwd, uid, gid, fds[0], fds[3], fds[5], fds[7]);
+        if (pid == 0) child(file, argv, envp, cwd, uid, gid, fds[0], fds[3], fds[5]);
         if (pid < 0) {
             err = errno;
             stage = "fork";
@@ -390,23 +399,17 @@ static void spawn(char *p, char *end) {
     }
     free(argv);
     free(envp);
-    /* The child's ends and the report's write end: only the child may hold them now. */
-    int child_ends[4] = {fds[0], fds[3], fds[5], fds[7]};
-    close_all(child_ends, 4);
-    if (!err) {
-        int report[2];
-        ssize_t n;
-        while ((n = read(fds[6], report, sizeof report)) < 0 && errno == EINTR) {
+    /* The child's ends: only the child may hold them now. */
+    int child_ends[3] = {fds[0], fds[3], fds[5]};
+    close_all(child_ends, 3);
+    /* vfork returned: the child has exec'd, or failed and exited (having said why in child_failure). */
+    if (!err && child_failure.stage) {
+        /* exec failed: reap the child here, so no exit event names a process envd never saw. */
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
         }
-        if (n == (ssize_t)sizeof report) {
-            /* exec failed: reap the child here, so no exit event names a process envd never saw. */
-            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-            }
-            err = report[0];
-            stage = stage_name(report[1]);
-        }
+        err = child_failure.err;
+        stage = stage_name(child_failure.stage);
     }
-    close(fds[6]);
     if (err) {
         int parent_ends[3] = {fds[1], fds[2], fds[4]};
         close_all(parent_ends, 3);
@@ -458,7 +461,7 @@ static void reap(void) {
         if (!p) continue;
         for (int s = 0; s < 2 && !p->is_paused; s++)
             for (int i = 0; i < DRAIN_READS && p->out[s] >= 0; i++)
-                if (relay(p, s) <= 0) break;
+                if (relay(p, s, 0) <= 0) break;
         p->has_exited = 1;
         if (WIFSIGNALED(status)) send_pair(FR_EXIT, p->id, -1, WTERMSIG(status));
         else send_pair(FR_EXIT, p->id, WEXITSTATUS(status), 0);
@@ -564,7 +567,7 @@ int main(int argc, char **argv) {
         for (nfds_t i = 2; i < n_pfd; i++) {
             if (!pfd[i].revents) continue;
             struct proc *p = watched[i].p;
-            if (relay(p, watched[i].s) < 0) maybe_free(p);
+            if (relay(p, watched[i].s, 1) < 0) maybe_free(p);
         }
         if (pfd[1].revents) {
             struct signalfd_siginfo si;
