@@ -64,8 +64,12 @@ export async function openTestDatabase(): Promise<DatabaseHandle & { url?: strin
       await h.close();
       const a = new pg.Client({ connectionString: adminUrl });
       await a.connect();
-      await a.query(`drop database if exists ${name} with (force)`);
-      await a.end();
+      try {
+        await a.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        // Also when the drop fails: an open client would keep the test file's process alive until its timeout.
+        await a.end();
+      }
     },
   };
 }
