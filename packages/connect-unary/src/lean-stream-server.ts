@@ -13,7 +13,7 @@ import type { DescMethodServerStreaming, DescService } from "@bufbuild/protobuf"
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { endStreamFlag, endStreamToJson, parseTimeout } from "@connectrpc/connect/protocol-connect";
-import { type PushStreamCall, type PushStreamMethod, toConnectError } from "./push-stream.ts";
+import type { PushStreamCall, PushStreamMethod } from "./push-stream.ts";
 import {
   isGone,
   type LeanHandler,
@@ -23,6 +23,7 @@ import {
   type Response,
   readBody,
   requestHeaders,
+  toConnectError,
 } from "./wire.ts";
 
 /** The streaming content type the lean path speaks. */

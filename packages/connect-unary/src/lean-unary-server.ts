@@ -40,6 +40,7 @@ import {
   readBody,
   requestHeaders,
   TRAILER_PREFIX,
+  toConnectError,
 } from "./wire.ts";
 
 /** Options of the handler. */
@@ -181,12 +182,7 @@ function serve(method: DescMethodUnary, call: UnaryFn, req: Request, res: Respon
       (err: unknown) => {
         answered = true;
         if (timer) clearTimeout(timer);
-        // As connect-es: a thrown ConnectError goes out as it is, anything else without its message.
-        const e =
-          err instanceof ConnectError
-            ? err
-            : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
-        answer(res, method, undefined, e, lean.responseHeader, lean.responseTrailer);
+        answer(res, method, undefined, toConnectError(err), lean.responseHeader, lean.responseTrailer);
       },
     );
   }, refuse);

@@ -6,6 +6,7 @@
  * `pushAsGenerator` gives connect-es (JSON, compressed calls, gRPC) the same method as a generator.
  */
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { toConnectError } from "./wire.ts";
 
 /** One server-streaming call, as a push-style method sees it. */
 export interface PushStreamCall<O> {
@@ -28,13 +29,6 @@ export interface PushStreamCall<O> {
 
 /** A push-style server-streaming method. It must end the call (or see it cancelled) eventually. */
 export type PushStreamMethod<I, O> = (request: I, call: PushStreamCall<O>) => void;
-
-/** The error a call ends with, as the caller will see it: a ConnectError, or "internal error" hiding the cause. */
-export function toConnectError(err: unknown): ConnectError {
-  return err instanceof ConnectError
-    ? err
-    : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
-}
 
 /**
  * The same method as an async generator, for connect-es. The generator holds at most one message the consumer has

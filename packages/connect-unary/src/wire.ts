@@ -135,3 +135,13 @@ export function readBody(req: Request, limit: number): Promise<Buffer> {
     });
   });
 }
+
+/**
+ * The error a call ends with, as the caller sees it (as connect-es does): a ConnectError as it is, anything else as
+ * "internal error", its message hidden.
+ */
+export function toConnectError(err: unknown): ConnectError {
+  return err instanceof ConnectError
+    ? err
+    : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+}
