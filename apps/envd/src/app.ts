@@ -7,6 +7,7 @@ import { createFilesystemService } from "./filesystem/filesystem-service.ts";
 import { WatcherRegistry } from "./filesystem/watcher-registry.ts";
 import { createEnvsRoute } from "./http/envs.ts";
 import { createFilesDownloadRoute } from "./http/files-download.ts";
+import { createFastPath } from "./http/fast-path.ts";
 import { createFilesUploadRoute } from "./http/files-upload.ts";
 import { createHealthRoute } from "./http/health.ts";
 import { createInitRoute } from "./http/init.ts";
@@ -122,7 +123,8 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
     "GET /files": createFilesDownloadRoute({ users }),
     "POST /files": createFilesUploadRoute({ users }),
   };
-  const server = new EnvdServer(createRequestHandler({ routes, connect, state, log }), log);
+  const fast = createFastPath({ lean, state, recoverIfRestored });
+  const server = new EnvdServer(createRequestHandler({ routes, connect, state, log }), log, fast);
   return {
     server,
     state,

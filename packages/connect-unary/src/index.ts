@@ -2,4 +2,4 @@ export { type LeanStreamHandlerOptions, leanServerStreamHandler } from "./lean-s
 export { type LeanUnaryTransportOptions, leanUnaryTransport } from "./lean-unary-client.ts";
 export { type LeanUnaryHandlerOptions, leanUnaryHandler } from "./lean-unary-server.ts";
 export { type PushStreamCall, type PushStreamMethod, pushAsGenerator } from "./push-stream.ts";
-export type { LeanHandler } from "./wire.ts";
+export { BufferedRequest, type LeanHandler, type PlainResponse } from "./wire.ts";

@@ -8,7 +8,6 @@
  * Why: envd streams every command's output this way, and under TCG each step of connect-es's async-iterable
  * pipeline (split, parse, serialize and join envelopes, per message) is emulated guest work.
  */
-import type { ServerResponse } from "node:http";
 import type { DescMethodServerStreaming, DescService } from "@bufbuild/protobuf";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
@@ -19,6 +18,7 @@ import {
   type LeanHandler,
   matchCall,
   methodPath,
+  type PlainResponse,
   type Request,
   type Response,
   readBody,
@@ -169,7 +169,7 @@ class ServerStreamCall implements PushStreamCall<unknown> {
   send(message: unknown): boolean {
     if (this.isDone || isGone(this.res)) return false;
     this.sendHead();
-    if ((this.res as ServerResponse).write(envelope(0, this.encode(message)))) return true;
+    if ((this.res as PlainResponse).write(envelope(0, this.encode(message)))) return true;
     if (!this.isWaitingForDrain) {
       this.isWaitingForDrain = true;
       this.res.once("drain", () => {
@@ -208,11 +208,11 @@ class ServerStreamCall implements PushStreamCall<unknown> {
     if (isGone(this.res)) return;
     this.sendHead();
     if (!error && !this.responseTrailer?.keys().next().value) {
-      this.res.end(PLAIN_END);
+      (this.res as PlainResponse).end(PLAIN_END);
       return;
     }
     const end = JSON.stringify(endStreamToJson(this.responseTrailer ?? new Headers(), error, undefined));
-    this.res.end(envelope(endStreamFlag, Buffer.from(end)));
+    (this.res as PlainResponse).end(envelope(endStreamFlag, Buffer.from(end)));
   }
 
   private sendHead(): void {
@@ -221,7 +221,7 @@ class ServerStreamCall implements PushStreamCall<unknown> {
     const head: Record<string, string> = {};
     if (this.responseHeader) for (const [k, v] of this.responseHeader) head[k] = v;
     head["content-type"] = CONTENT_TYPE_STREAM_PROTO;
-    (this.res as ServerResponse).writeHead(200, head);
+    (this.res as PlainResponse).writeHead(200, head);
   }
 }
 

@@ -2,14 +2,41 @@
  * What both ends of a Connect unary call agree on (connectrpc.com/docs/protocol, "Unary-Request" and
  * "Unary-Response"): the path of a method, the binary content type, and how an error travels.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 
-/** A request and its response, either HTTP version (Node's compatibility API for HTTP/2). */
-export type Request = IncomingMessage | Http2ServerRequest;
-export type Response = ServerResponse | Http2ServerResponse;
+/**
+ * A request whose head and whole body were read before it reached a handler: what a server that frames HTTP/1.1
+ * itself (envd's fast path) hands over instead of Node's stream.
+ */
+export class BufferedRequest {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly headers: IncomingHttpHeaders,
+    readonly body: Buffer,
+  ) {}
+}
+
+/** The part of Node's `ServerResponse` the lean handlers use, for a response written by such a server. */
+export interface PlainResponse {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  /** False asks the writer to wait for "drain". */
+  write(chunk: Uint8Array): boolean;
+  end(chunk?: Uint8Array): unknown;
+  readonly writableEnded: boolean;
+  readonly destroyed: boolean;
+  /** "close": the response is over (answered, or the connection went away); "drain": it can take more. */
+  once(event: "close" | "drain", listener: () => void): unknown;
+  on(event: "close" | "drain", listener: () => void): unknown;
+  off(event: "close" | "drain", listener: () => void): unknown;
+}
+
+/** A request and its response, either HTTP version (Node's compatibility API for HTTP/2), or read in advance. */
+export type Request = IncomingMessage | Http2ServerRequest | BufferedRequest;
+export type Response = ServerResponse | Http2ServerResponse | PlainResponse;
 
 /** Answers a request on a lean path and returns true, or returns false and touches nothing. */
 export type LeanHandler = (req: Request, res: Response) => boolean;
@@ -120,6 +147,10 @@ export function matchCall<T>(
 
 /** The whole request body; refused with ResourceExhausted past `limit`, Canceled if the request breaks off. */
 export function readBody(req: Request, limit: number): Promise<Buffer> {
+  if (req instanceof BufferedRequest) {
+    const size = req.body.length;
+    return size > limit ? Promise.reject(tooLarge(size, limit)) : Promise.resolve(req.body);
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -129,12 +160,14 @@ export function readBody(req: Request, limit: number): Promise<Buffer> {
     });
     req.on("error", () => reject(new ConnectError("the request broke off", Code.Canceled)));
     req.on("end", () => {
-      if (size > limit) {
-        reject(new ConnectError(`message size ${size} is larger than the limit ${limit}`, Code.ResourceExhausted));
-      } else resolve(joinChunks(chunks));
+      if (size > limit) reject(tooLarge(size, limit));
+      else resolve(joinChunks(chunks));
     });
   });
 }
+
+const tooLarge = (size: number, limit: number) =>
+  new ConnectError(`message size ${size} is larger than the limit ${limit}`, Code.ResourceExhausted);
 
 /**
  * The error a call ends with, as the caller sees it (as connect-es does): a ConnectError as it is, anything else as
