@@ -89,8 +89,9 @@ export function createUserResolver(options: UserResolverOptions): UserResolver {
 /** What changes whenever the file does (a rename over it, an edit in place); undefined when it cannot be stat'ed. */
 function fileVersion(path: string): string | undefined {
   try {
-    const s = statSync(path, { bigint: true });
-    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    // Milliseconds as doubles keep a fraction down to a fraction of a microsecond; BigInt stats cost more to make.
+    const s = statSync(path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
   } catch {
     return undefined;
   }

@@ -24,6 +24,8 @@ export interface BackendSink {
 
 /** What to start: everything already resolved (absolute cwd, full env, ids). */
 export interface SpawnSpec {
+  /** The command as the caller gave it (errors name it so). */
+  cmd: string;
   /** Absolute path of the executable (resolved against PATH beforehand). */
   file: string;
   args: string[];

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { EnvdError, errors } from "../errors.ts";
 import { type BackendSink, endInfoFrom, type ProcessBackend, type SpawnSpec } from "./backend.ts";
 import { readPipeStreams } from "./pipe-output.ts";
+import { checkSpawnable } from "./spawn-spec.ts";
 
 /**
  * Starts a child on pipes with child_process.spawn, in its own session (so a signal reaches its whole process
@@ -9,6 +10,11 @@ import { readPipeStreams } from "./pipe-output.ts";
  * Rejects with an EnvdError if the kernel refuses to start it.
  */
 export function spawnPipeBackend(spec: SpawnSpec, sink: BackendSink): Promise<ProcessBackend> {
+  try {
+    checkSpawnable(spec);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const child = spawn(spec.file, spec.args, {
     cwd: spec.cwd,
     env: spec.env,

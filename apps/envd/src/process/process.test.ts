@@ -80,7 +80,7 @@ for (const backend of PIPE_BACKENDS)
       assert.equal(ok.stdout, `bar|${h.root}/sub|${h.root}\n`);
     });
 
-    it("refuses a missing executable with not_found and a cwd that is a file with invalid_argument", async () => {
+    it("refuses a missing executable with not_found, a cwd that is a file with invalid_argument, and says why", async () => {
       const e1 = await connectError(runToEnd(h.processClient().start({ process: { cmd: "no-such-binary-xyz" } })));
       assert.equal(e1.code, Code.NotFound);
       await runToEnd(h.processClient().start(sh("echo x > afile")));
@@ -88,6 +88,20 @@ for (const backend of PIPE_BACKENDS)
       assert.equal(e2.code, Code.InvalidArgument);
       const e3 = await connectError(runToEnd(h.processClient().start({ process: { cmd: "" } })));
       assert.equal(e3.code, Code.InvalidArgument);
+      // A command given with a slash is not looked up on PATH: each backend must still name what is wrong with it.
+      const missing = await connectError(runToEnd(h.processClient().start({ process: { cmd: "./no-such-file" } })));
+      assert.equal(missing.code, Code.NotFound);
+      assert.match(missing.rawMessage, /\.\/no-such-file/);
+      const directory = await connectError(runToEnd(h.processClient().start({ process: { cmd: h.root } })));
+      assert.equal(directory.code, Code.InvalidArgument);
+      assert.match(directory.rawMessage, /is a directory/);
+      const notExecutable = await connectError(runToEnd(h.processClient().start({ process: { cmd: "./afile" } })));
+      assert.equal(notExecutable.code, Code.PermissionDenied);
+      const missingCwd = await connectError(
+        runToEnd(h.processClient().start({ process: { cmd: "/bin/true", cwd: "no-such-dir" } })),
+      );
+      assert.equal(missingCwd.code, Code.NotFound);
+      assert.match(missingCwd.rawMessage, /working directory/);
     });
 
     it("reports a signal death and kills the whole process group on SIGKILL", async () => {

@@ -1,6 +1,7 @@
 import { EnvdError, errors } from "../errors.ts";
 import { type BackendSink, endInfoFrom, type ProcessBackend, type SpawnSpec } from "./backend.ts";
 import { loadPty } from "./pty-loader.ts";
+import { checkSpawnable } from "./spawn-spec.ts";
 
 /** Terminal size of a PTY process. */
 export interface PtySize {
@@ -10,6 +11,7 @@ export interface PtySize {
 
 /** Starts a child on a fresh PTY (forkpty: the child leads its own session and process group). */
 export async function spawnPtyBackend(spec: SpawnSpec, size: PtySize, sink: BackendSink): Promise<ProcessBackend> {
+  checkSpawnable(spec);
   const pty = loadPty();
   let term: ReturnType<typeof pty.spawn>;
   try {

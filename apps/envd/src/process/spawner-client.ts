@@ -5,6 +5,7 @@ import { EnvdError } from "../errors.ts";
 import { startHelperProcess } from "../helper-process.ts";
 import type { Logger } from "../logger.ts";
 import { type SpawnSpec, signalGroup } from "./backend.ts";
+import { checkSpawnable } from "./spawn-spec.ts";
 import { encodeControl, encodeSpawn, SpawnerFrameDecoder } from "./spawner-protocol.ts";
 
 /** How a spawned process ended: its exit code or signal number, or `lost` when the spawner died first. */
@@ -254,13 +255,25 @@ export class SpawnerClient {
   }
 }
 
-/** The EnvdError for a failed spawn, as child_process.spawn's errno error would map (see EnvdError.from). */
+/**
+ * The EnvdError for a failed spawn: the one `checkSpawnable` gives where the other backends call it (envd does not
+ * check before a spawner start: the spawner's chdir and exec answer the same questions), else as child_process's
+ * errno error would map (see EnvdError.from).
+ */
 function spawnError(errno: number, stage: string, spec: SpawnSpec): EnvdError {
   const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+  if (stage === "exec" && code === "EACCES") {
+    // execve answers EACCES for a directory too; say which it was, as a check beforehand would have.
+    try {
+      checkSpawnable(spec);
+    } catch (err) {
+      return err as EnvdError;
+    }
+  }
   const err = Object.assign(new Error(`spawn ${spec.file}: ${stage}: ${code}`), {
     code,
     errno: -errno,
     syscall: stage,
   });
-  return EnvdError.from(err, stage === "chdir" ? `working directory ${spec.cwd}` : spec.file);
+  return EnvdError.from(err, stage === "chdir" ? `working directory ${spec.cwd}` : spec.cmd);
 }
