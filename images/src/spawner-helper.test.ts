@@ -23,6 +23,8 @@ interface Frame {
   type: number;
   id: number;
   payload: Buffer;
+  /** Which read of the channel it completed in (frames of one write usually come in one read). */
+  read: number;
 }
 
 /** A finished process as the spawner reported it. */
@@ -33,6 +35,8 @@ interface Finished {
   signal: number;
   /** Its frame types in arrival order. */
   types: number[];
+  /** How many reads of the channel its EOFs and EXIT came in. */
+  endReads: number;
 }
 
 /**
@@ -44,6 +48,7 @@ class Spawner {
   /** Frames per id, in arrival order, until a test takes them. */
   private readonly byId = new Map<number, Frame[]>();
   private pending = Buffer.alloc(0);
+  private reads = 0;
   private wake: (() => void) | undefined;
 
   /** Starts the binary at `path`; with `maxFds` under that RLIMIT_NOFILE. */
@@ -53,6 +58,7 @@ class Spawner {
         ? spawn(path, [], { stdio: ["pipe", "pipe", "pipe"] })
         : spawn("/bin/sh", ["-c", `ulimit -n ${maxFds} && exec "$0"`, path], { stdio: ["pipe", "pipe", "pipe"] });
     this.child.stdout.on("data", (chunk: Buffer) => {
+      this.reads += 1;
       this.pending = Buffer.concat([this.pending, chunk]);
       while (this.pending.length >= HEADER_BYTES) {
         const length = this.pending.readUInt32LE(5);
@@ -61,6 +67,7 @@ class Spawner {
           type: this.pending[0] as number,
           id: this.pending.readUInt32LE(1),
           payload: this.pending.subarray(HEADER_BYTES, HEADER_BYTES + length),
+          read: this.reads,
         };
         this.pending = this.pending.subarray(HEADER_BYTES + length);
         const list = this.byId.get(frame.id);
@@ -142,6 +149,7 @@ class Spawner {
       code: exit.payload.readInt32LE(0),
       signal: exit.payload.readInt32LE(4),
       types,
+      endReads: new Set(frames.filter((f) => f.type >= STDOUT_EOF).map((f) => f.read)).size,
     };
   }
 
@@ -222,6 +230,19 @@ describe("wrenn-spawner", () => {
     assert.deepEqual([r.code, r.signal], [3, 0]);
     // What the spawner could read when it reaped the process goes first: without a grandchild, all of it.
     assert.equal(r.types.at(-1), EXIT);
+  });
+
+  it("sends the EOFs and EXIT of a process that closes its output just before it exits in one write", async () => {
+    // As every exiting process does, a moment apart: the kernel closes its files (the EOFs), then signals the
+    // parent (the EXIT). The spawner waits for that moment, so envd wakes once for both; here the moment is a
+    // `sleep` of a millisecond, long enough that without the wait they come in separate writes.
+    const runs = 12;
+    let together = 0;
+    for (let i = 0; i < runs; i++) {
+      s.send(...sh(500 + i, "exec >&- 2>&-; sleep 0.001"));
+      if ((await s.finished(500 + i)).endReads === 1) together += 1;
+    }
+    assert.ok(together >= runs * 0.75, `EOFs and EXIT came together for ${together} of ${runs} processes`);
   });
 
   it("reports a signal death with the signal number, and leads its own process group", async () => {
