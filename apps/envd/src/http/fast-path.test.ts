@@ -3,7 +3,7 @@ import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { process as pb } from "@wrenn/protocol";
-import { EnvdHarness } from "../testing/envd-harness.ts";
+import { EnvdHarness, runToEnd } from "../testing/envd-harness.ts";
 import { compileTestSpawner } from "../testing/spawner-binary.ts";
 
 /** Sends `request` on `socket` and reads one response whose body is framed by Content-Length or chunks. */
@@ -117,6 +117,19 @@ describe("envd's HTTP/1.1 fast path", () => {
     } finally {
       socket.destroy();
     }
+  });
+
+  it("keeps the connections of Node's HTTP client (chunked bodies, as the agent sends them) on the fast path", async () => {
+    const before = envd.envd.server.h1Connections;
+    const binary = envd.processClient("1.1", { "X-Access-Token": "tok" });
+    await binary.list({});
+    const ended = await runToEnd(binary.start({ process: { cmd: "/bin/sh", args: ["-c", "echo hi"] } }));
+    assert.equal(ended.stdout, "hi\n");
+    await binary.list({});
+    assert.equal(envd.envd.server.h1Connections, before, "no connection went to Node's server");
+    // A JSON call is Node's (connect-es): its connection moves there.
+    await envd.processClient("1.1", { "X-Access-Token": "tok" }, "json").list({});
+    assert.equal(envd.envd.server.h1Connections, before + 1);
   });
 
   it("streams the output of a command that runs on in chunks, as it comes", async () => {

@@ -4,7 +4,7 @@ import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createLogger } from "../logger.ts";
-import { type FastPath, LeanH1Connection, type LeanH1Response, parseHead } from "./lean-h1.ts";
+import { type FastPath, LeanH1Connection, LeanH1Response, parseChunkedBody, parseHead } from "./lean-h1.ts";
 import { EnvdServer } from "./server.ts";
 
 /** One parsed HTTP/1.1 response. */
@@ -212,6 +212,20 @@ describe("HTTP/1.1 fast path", () => {
     c.close();
   });
 
+  it("reads a chunked request body, as Node's HTTP client sends every body, in pieces too", async () => {
+    const c = new RawClient(port);
+    const text =
+      "POST /fast/now HTTP/1.1\r\nHost: envd\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nA\r\n0123456789\r\n0\r\n\r\n";
+    for (const piece of [text.slice(0, 60), text.slice(60, 66), text.slice(66, -3), text.slice(-3)]) {
+      c.send(piece);
+      await sleep(15);
+    }
+    assert.equal((await c.answer()).body, "fast:abc0123456789");
+    c.send(post("/fast/now", "still-fast"));
+    assert.equal((await c.answer()).body, "fast:still-fast");
+    c.close();
+  });
+
   it("answers pipelined requests in order, each after the one before it ended", async () => {
     const c = new RawClient(port);
     c.send(post("/fast/later", "") + post("/fast/now", "second"));
@@ -235,8 +249,13 @@ describe("HTTP/1.1 fast path", () => {
   it("leaves requests with unusual framing to Node's server", async () => {
     const cases: Array<[string, string, string]> = [
       [
-        "chunked request body",
-        "POST /fast/now HTTP/1.1\r\nHost: envd\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "a chunk extension",
+        "POST /fast/now HTTP/1.1\r\nHost: envd\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\nabc\r\n0\r\n\r\n",
+        "node:POST /fast/now abc",
+      ],
+      [
+        "a trailer",
+        "POST /fast/now HTTP/1.1\r\nHost: envd\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
         "node:POST /fast/now abc",
       ],
       ["HTTP/1.0", "POST /fast/now HTTP/1.0\r\nHost: envd\r\nContent-Length: 1\r\n\r\nz", "node:POST /fast/now z"],
@@ -328,6 +347,36 @@ describe("HTTP/1.1 fast path: idle connections", () => {
   });
 });
 
+describe("parseChunkedBody", () => {
+  const body = Buffer.from("HEAD3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\n\r\nNEXT");
+  it("waits for the last chunk, then gives the body and where the request ends", () => {
+    const end = body.length - 4;
+    for (let n = 4; n < end; n++) assert.equal(parseChunkedBody(body.subarray(0, n), 4), "incomplete", `prefix ${n}`);
+    const whole = parseChunkedBody(body, 4);
+    assert.ok(typeof whole === "object");
+    assert.equal(whole.body.toString(), "abc0123456789abcdef");
+    assert.equal(whole.end, end);
+  });
+
+  it("leaves malformed chunks and bodies above the limit to Node's server", () => {
+    for (const text of ["x\r\n", "3\r\nabcd\r\n", "-1\r\n", "123456789\r\n", "3 \r\nabc\r\n0\r\n\r\n"]) {
+      assert.equal(parseChunkedBody(Buffer.from(text), 0), "node", JSON.stringify(text));
+    }
+    assert.equal(parseChunkedBody(Buffer.from("200000\r\n"), 0), "node", "2 MiB announced");
+  });
+});
+
+describe("LeanH1Response", () => {
+  it("refuses a header that would break the head when it is set, as Node does", () => {
+    const socket = new net.Socket();
+    const res = new LeanH1Response(socket, { responseEnded() {} } as unknown as LeanH1Connection);
+    assert.throws(() => res.writeHead(200, { "x-a": "1\r\nx-b: 2" }), TypeError);
+    assert.throws(() => res.writeHead(200, { "bad name": "1" }), TypeError);
+    res.writeHead(200, { "x-a": "fine" });
+    socket.destroy();
+  });
+});
+
 describe("parseHead", () => {
   it("waits for the end of a head, and leaves an oversized one to Node's server", () => {
     assert.equal(parseHead(Buffer.from("POST /x HTTP/1.1\r\nHost: a\r\n")), "incomplete");
@@ -357,6 +406,8 @@ describe("parseHead", () => {
       "POST /x HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\n\r\n",
       "POST  /x HTTP/1.1\r\nHost: a\r\n\r\n",
       "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n",
+      "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+      "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
     ]) {
       assert.equal(parseHead(Buffer.from(head, "latin1")), "node", JSON.stringify(head));
     }

@@ -9,7 +9,8 @@
  * a quarter of envd's CPU per started command, and under TCG every microsecond of it is ~20 of emulated guest work.
  *
  * Only the plainest requests stay here, so nothing is parsed two ways: an origin-form target, HTTP/1.1, a Host, a
- * Content-Length or no body, no Transfer-Encoding, Expect, Upgrade or `Connection` other than keep-alive, no
+ * Content-Length, a chunked body without extensions or trailers (what Node's HTTP client sends, so the agent's
+ * calls) or no body; no other Transfer-Encoding, no Expect, Upgrade or `Connection` other than keep-alive, no
  * header twice, no obsolete line folding. Everything else is Node's.
  */
 import { EventEmitter } from "node:events";
@@ -37,16 +38,19 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const REQUEST_LINE = /^(GET|POST) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
 const CONTENT_LENGTH = /^\d{1,10}$/;
-/** Headers that change how a request is framed or what the connection does: such requests are Node's. */
-const NODE_ONLY = new Set(["transfer-encoding", "expect", "upgrade", "te"]);
+/** Headers that change what the connection does: such requests are Node's. */
+const NODE_ONLY = new Set(["expect", "upgrade", "te"]);
+/** A chunk-size line without extensions: at most 8 hex digits (the body limit is far below 4 GiB anyway). */
+const CHUNK_SIZE = /^[0-9A-Fa-f]{1,8}$/;
 
-/** A parsed request head; undefined body length for a GET without one. */
+/** A parsed request head. */
 interface Head {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
   headBytes: number;
-  bodyBytes: number;
+  /** The body's length, or "chunked" when it comes in chunks. */
+  bodyBytes: number | "chunked";
 }
 
 /** Parses the head at the start of `buf`: "incomplete" until its end arrived, "node" when it is not for us. */
@@ -74,10 +78,40 @@ export function parseHead(buf: Buffer): Head | "incomplete" | "node" {
   const connection = headers.connection;
   if (connection !== undefined && connection.toLowerCase() !== "keep-alive") return "node";
   const length = headers["content-length"];
+  const coding = headers["transfer-encoding"];
+  if (coding !== undefined) {
+    // Only plain chunked, and never beside a length: a request two parsers could frame differently is Node's.
+    if (coding.toLowerCase() !== "chunked" || length !== undefined) return "node";
+    return { method: line[1] as string, url: line[2] as string, headers, headBytes: end + 4, bodyBytes: "chunked" };
+  }
   if (length !== undefined && !CONTENT_LENGTH.test(length)) return "node";
   const bodyBytes = length === undefined ? 0 : Number(length);
   if (bodyBytes > MAX_BODY_BYTES) return "node";
   return { method: line[1] as string, url: line[2] as string, headers, headBytes: end + 4, bodyBytes };
+}
+
+/**
+ * The chunked body that starts at `from`: its bytes and where the request ends, "incomplete" until its last chunk
+ * arrived, "node" for chunk extensions, trailers, anything malformed or a body above the limit.
+ */
+export function parseChunkedBody(buf: Buffer, from: number): { body: Buffer; end: number } | "incomplete" | "node" {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (let at = from; ; ) {
+    const lineEnd = buf.indexOf("\r\n", at);
+    if (lineEnd < 0) return buf.length - at > 10 ? "node" : "incomplete";
+    const sizeLine = buf.toString("latin1", at, lineEnd);
+    if (!CHUNK_SIZE.test(sizeLine)) return "node";
+    const n = Number.parseInt(sizeLine, 16);
+    size += n;
+    if (size > MAX_BODY_BYTES) return "node";
+    const dataEnd = lineEnd + 2 + n;
+    if (buf.length < dataEnd + 2) return "incomplete";
+    if (buf[dataEnd] !== 13 || buf[dataEnd + 1] !== 10) return "node"; // a trailer after the last chunk, or junk
+    if (n === 0) return { body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), end: dataEnd + 2 };
+    chunks.push(buf.subarray(lineEnd + 2, dataEnd));
+    at = dataEnd + 2;
+  }
 }
 
 /**
@@ -147,9 +181,22 @@ export class LeanH1Connection {
         this.toNode();
         return;
       }
-      const total = head.headBytes + head.bodyBytes;
-      if (this.buf.length < total) return;
-      const req = new BufferedRequest(head.method, head.url, head.headers, this.buf.subarray(head.headBytes, total));
+      let body: Buffer;
+      let total: number;
+      if (head.bodyBytes === "chunked") {
+        const chunked = parseChunkedBody(this.buf, head.headBytes);
+        if (chunked === "incomplete") return;
+        if (chunked === "node") {
+          this.toNode();
+          return;
+        }
+        ({ body, end: total } = chunked);
+      } else {
+        total = head.headBytes + head.bodyBytes;
+        if (this.buf.length < total) return;
+        body = this.buf.subarray(head.headBytes, total);
+      }
+      const req = new BufferedRequest(head.method, head.url, head.headers, body);
       const res = new LeanH1Response(this.socket, this);
       this.current = res;
       let taken: boolean;
@@ -221,6 +268,13 @@ export class LeanH1Response extends EventEmitter implements PlainResponse {
   }
 
   writeHead(status: number, headers: Record<string, string>): this {
+    for (const name in headers) {
+      // Refused here, as Node refuses them, not when the head is written in a later tick: a field must not smuggle
+      // a line break into the head.
+      if (!TOKEN.test(name) || !FIELD_VALUE.test(String(headers[name]))) {
+        throw new TypeError(`invalid response header ${JSON.stringify(name)}`);
+      }
+    }
     this.status = status;
     this.fields = headers;
     return this;
@@ -309,12 +363,7 @@ export class LeanH1Response extends EventEmitter implements PlainResponse {
     this.isHeadSent = true;
     this.hasLength = "content-length" in this.fields;
     let text = `HTTP/1.1 ${this.status} ${STATUS_CODES[this.status] ?? "Unknown"}\r\n`;
-    for (const name in this.fields) {
-      const value = this.fields[name] as string;
-      // As Node refuses them: a field must not smuggle a line break into the head.
-      if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) throw new TypeError(`invalid response header ${name}`);
-      text += `${name}: ${value}\r\n`;
-    }
+    for (const name in this.fields) text += `${name}: ${this.fields[name]}\r\n`;
     text += `date: ${httpDate()}\r\nconnection: keep-alive\r\nkeep-alive: timeout=${KEEP_ALIVE_MS / 1000}\r\n`;
     if (!this.hasLength) text += "transfer-encoding: chunked\r\n";
     return Buffer.from(`${text}\r\n`, "latin1");

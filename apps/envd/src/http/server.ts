@@ -72,8 +72,12 @@ export class EnvdServer {
     socket.on("data", onData);
   }
 
+  /** HTTP/1 connections given to Node's server so far (the others stayed on the fast path). */
+  h1Connections = 0;
+
   /** Gives an HTTP/1 connection to Node's server, `unread` put back in front of what the socket reads next. */
   private readonly toH1 = (socket: net.Socket, unread: Buffer): void => {
+    this.h1Connections += 1;
     socket.pause();
     if (unread.length > 0) socket.unshift(unread);
     // The HTTP/1 server would hand the socket's handle to its native parser ("consume"). After we have
