@@ -42,7 +42,14 @@ class RawClient {
     if (this.closed) throw new Error(`connection closed; unread: ${JSON.stringify(this.buf.toString("latin1"))}`);
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`no answer in time; unread: ${JSON.stringify(this.buf.toString("latin1"))}`);
-    await Promise.race([new Promise<void>((r) => this.waiters.push(r)), sleep(left)]);
+    // A timer per wait, cleared when data comes: left running, they would keep the test process alive.
+    await new Promise<void>((r) => {
+      const timer = setTimeout(r, left);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        r();
+      });
+    });
   }
 
   send(text: string | Buffer): void {
