@@ -1,6 +1,6 @@
 import type { LeanHandler } from "@wrenn/connect-unary";
 import type { EnvdState } from "../state.ts";
-import { HEALTH_BODY } from "./health.ts";
+import { answerHealth } from "./health.ts";
 import type { FastPath } from "./lean-h1.ts";
 
 /** What the fast path answers with. */
@@ -22,12 +22,7 @@ export function createFastPath(deps: FastPathDeps): FastPath {
   return (req, res, socket) => {
     if (req.url === "/health" && req.method === "GET") {
       deps.recoverIfRestored(socket);
-      res.writeHead(200, {
-        "content-type": "application/json",
-        "cache-control": "no-store",
-        "content-length": String(HEALTH_BODY.length),
-      });
-      res.end(HEALTH_BODY);
+      answerHealth(res);
       return true;
     }
     if (!state.isAuthorized(req.headers["x-access-token"] as string | undefined)) return false;

@@ -14,8 +14,7 @@
  * header twice, no obsolete line folding. Everything else is Node's.
  */
 import { EventEmitter } from "node:events";
-import type { IncomingHttpHeaders } from "node:http";
-import { STATUS_CODES } from "node:http";
+import { type IncomingHttpHeaders, STATUS_CODES } from "node:http";
 import type net from "node:net";
 import { BufferedRequest, type PlainResponse } from "@wrenn/connect-unary";
 
