@@ -131,6 +131,14 @@ describe("admin template builds (/v1/admin/builds)", () => {
   };
   const capsuleStatus = async (id: string) =>
     (await h.db.db.selectFrom("capsules").select("status").where("id", "=", id).executeTakeFirstOrThrow()).status;
+  /** The capsule's status once it is `stopped`, or after 5 s: a build is recorded as ended before its capsule goes. */
+  const capsuleStatusOnceStopped = async (id: string) => {
+    const deadline = Date.now() + 5000;
+    while ((await capsuleStatus(id)) !== "stopped" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return capsuleStatus(id);
+  };
   const tarGz = () => {
     const src = join(dir, "src");
     execFileSync("mkdir", ["-p", src]);
@@ -314,7 +322,7 @@ describe("admin template builds (/v1/admin/builds)", () => {
       .executeTakeFirstOrThrow();
     assert.deepEqual([tpl.type, tpl.default_user, tpl.default_env], ["snapshot", "app", { GREETING: "hi $HOME" }]);
     assert.ok(host.agent.snapshots.has(`${PLATFORM_TEAM_ID}/my-tpl`));
-    assert.equal(await capsuleStatus(b.sandbox_id), "stopped");
+    assert.equal(await capsuleStatusOnceStopped(b.sandbox_id), "stopped");
     assert.equal(b.host_id, host.hostId);
     const archives = await h.db.db.selectFrom("template_build_archives").select("build_id").execute();
     assert.equal(archives.length, 0, "the archive is dropped once the build ends");
@@ -342,7 +350,7 @@ describe("admin template builds (/v1/admin/builds)", () => {
       ],
     );
     assert.ok(!shell.scripts.some((s) => s.includes("never")));
-    assert.equal(await capsuleStatus(b.sandbox_id), "stopped");
+    assert.equal(await capsuleStatusOnceStopped(b.sandbox_id), "stopped");
     shell.answer = () => ({ stdout: "", stderr: "", exitCode: 1 });
     const silent = await submit({ name: "silent", recipe: ["RUN false"], skip_pre_post: true });
     assert.equal((await waitFor(silent, ["failed"])).error, "recipe step 1 failed: exit code 1");
@@ -358,10 +366,7 @@ describe("admin template builds (/v1/admin/builds)", () => {
     }
     assert.equal((await asAdmin("POST", `/v1/admin/builds/${id}/cancel`)).status, 204);
     const capsuleId = running.sandbox_id ?? (await asAdmin("GET", `/v1/admin/builds/${id}`)).json.sandbox_id;
-    while ((await capsuleStatus(capsuleId)) !== "stopped" && Date.now() < deadline + 5000) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.equal(await capsuleStatus(capsuleId), "stopped");
+    assert.equal(await capsuleStatusOnceStopped(capsuleId), "stopped");
     const b = (await asAdmin("GET", `/v1/admin/builds/${id}`)).json;
     assert.equal(b.status, "cancelled");
     assert.ok(!shell.scripts.some((s) => s.includes("after")));
