@@ -56,7 +56,17 @@ async function buildUnderLock(
   const images: ImageManifest[] = [];
   for (const name of opts.only) {
     const tree = templateTree(TEMPLATES[name], base, layout, progress, opts.force);
-    images.push(await ensureImage(name, tree, { kernelRelease, envd, reseed, spawner }, layout, progress, opts.force));
+    images.push(
+      await ensureImage(
+        name,
+        tree,
+        { kernelRelease, envd, reseed, spawner },
+        layout,
+        progress,
+        opts.force,
+        opts.agentRootDir,
+      ),
+    );
   }
   return { kernelRelease, images };
 }

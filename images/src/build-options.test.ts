@@ -16,6 +16,11 @@ describe("parseBuildOptions", () => {
   it("takes the root from AGENT_FILES_ROOTDIR, and --root over it", () => {
     assert.equal(parseBuildOptions([], { AGENT_FILES_ROOTDIR: "/srv/wrenn/" }).rootDir, "/srv/wrenn");
     assert.equal(parseBuildOptions(["--root", "/data"], { AGENT_FILES_ROOTDIR: "/srv/wrenn" }).rootDir, "/data");
+    // The agent's root is still scanned for overlays backed by old image versions when --root builds elsewhere.
+    assert.equal(
+      parseBuildOptions(["--root", "/data"], { AGENT_FILES_ROOTDIR: "/srv/wrenn" }).agentRootDir,
+      "/srv/wrenn",
+    );
   });
 
   it("builds --only templates in dependency order, once each", () => {

@@ -14,6 +14,8 @@ export interface BuildOptions {
   forceBase: boolean;
   /** Folder holding `envd` and `envd-native/` (default: the repository's `builds/`). */
   envdDir?: string;
+  /** The agent's files root (AGENT_FILES_ROOTDIR) when set: its overlays may be backed by old image versions too. */
+  agentRootDir?: string;
   /** `--help` was given: print {@link USAGE} and exit. */
   help: boolean;
 }
@@ -57,6 +59,7 @@ export function parseBuildOptions(argv: readonly string[], env: NodeJS.ProcessEn
     force: values.force === true,
     forceBase: values["force-base"] === true,
     envdDir: values["envd-dir"],
+    agentRootDir: env.AGENT_FILES_ROOTDIR || undefined,
     help: values.help === true,
   };
 }
