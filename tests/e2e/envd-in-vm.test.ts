@@ -259,6 +259,19 @@ describe("envd inside a capsule VM", { skip, timeout: 900_000 }, () => {
       assert.equal(own.stdout.trim(), "none");
     });
 
+    it("turns off address-space randomization under TCG only, so commands reuse the emulator's translations", async () => {
+      const [qemu] = await processesMentioning(`wrenn-${CAPSULE}`);
+      assert.ok(qemu, "the capsule's QEMU runs");
+      const isTcg = (await readFile(`/proc/${qemu}/cmdline`, "utf8")).split("\0").some((a) => a.startsWith("tcg"));
+      const r = await run("cat /proc/sys/kernel/randomize_va_space; grep -m1 libc /proc/self/maps | cut -d- -f1");
+      const [level, libcBase] = r.stdout.trim().split("\n");
+      assert.equal(level, isTcg ? "0" : "2");
+      if (isTcg) {
+        const again = await run("grep -m1 libc /proc/self/maps | cut -d- -f1");
+        assert.equal(again.stdout.trim(), libcBase, "libc maps at the same address in every process");
+      }
+    });
+
     it("runs a process as the image's unprivileged user, who is denied root's files", async () => {
       const r = await collect(
         asUser("user").proc.start(shell('id -un; echo "$HOME"; pwd; touch /root/e2e-denied'), { timeoutMs: STEP_MS }),

@@ -84,7 +84,7 @@ describe("guestKernelArgs", () => {
     assert.equal(
       guestKernelArgs(tcgKernelArgs(2445406), "init=/nope"),
       "console=ttyS0 quiet panic=-1 root=/dev/vda rw rootfstype=ext4 init=/sbin/wrenn-init " +
-        "tsc_early_khz=2445406 tsc=reliable no_timer_check NODE_OPTIONS=--jitless init=/nope",
+        "tsc_early_khz=2445406 tsc=reliable no_timer_check NODE_OPTIONS=--jitless norandmaps init=/nope",
     );
   });
 });

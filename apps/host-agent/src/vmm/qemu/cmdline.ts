@@ -63,9 +63,16 @@ export function escapeOptionValue(value: string): string {
  *   translations), while the interpreter's handlers are shared by all JavaScript. Measured here: resume to envd
  *   answering p50 536 → 412 ms (bench/persist-pause-resume.ts), envd's overhead on /bin/true in the guest p50 48.7 → 39.3 ms (p95 212 → 106 ms).
  *   On KVM nothing is translated, so the JIT stays on there.
+ * - `norandmaps` turns off address-space randomization in the guest. QEMU finds a translation by guest virtual
+ *   address, so a library mapped at a new random address in every process (ld.so and libc in each command) is
+ *   translated again from scratch in every process: /bin/true cost ~30-50 ms of translation, and ~100 commands filled
+ *   the translation cache (TCG_TB_SIZE_MB), whose flush threw away envd's translated code too ("info jit": 3 flushes
+ *   per ~350 envd calls, none with it). Measured in the guest: posix_spawn + wait of /bin/true p50 35-55 → 10-16 ms,
+ *   envd Start of it 56-83 → 27-43 ms. The capsule is the isolation boundary, not ASLR inside it; a user who wants
+ *   ASLR back in one capsule runs `sysctl kernel.randomize_va_space=2` (as root) there. Never passed on KVM.
  */
 export function tcgKernelArgs(tscKhz: number): string {
-  return `tsc_early_khz=${tscKhz} tsc=reliable no_timer_check NODE_OPTIONS=--jitless`;
+  return `tsc_early_khz=${tscKhz} tsc=reliable no_timer_check NODE_OPTIONS=--jitless norandmaps`;
 }
 
 /** The argument vector (without the binary). */
