@@ -566,12 +566,27 @@ int main(int argc, char **argv) {
         /* Output first, then exits (so output read now precedes them), then requests (which may grow the table
            under `watched`). */
         int is_exit_near = 0;
+        struct proc *half_closed = NULL; /* a live process whose stdout or stderr just closed, the other still open */
         for (nfds_t i = 2; i < n_pfd; i++) {
             if (!pfd[i].revents) continue;
             struct proc *p = watched[i].p;
             if (relay(p, watched[i].s, 1) < 0) {
                 if (p->out[0] < 0 && p->out[1] < 0 && !p->has_exited) is_exit_near = 1;
+                else if (!p->has_exited) half_closed = p;
                 maybe_free(p);
+            }
+        }
+        /* An exiting process closes its files one at a time, and on a host with more than one core the spawner can
+           wake between the two. Waiting (briefly, ending early on a request or an exit) for the other output to close
+           keeps both EOFs, and the EXIT after them, in one write. */
+        if (half_closed && !is_exit_near && !half_closed->is_paused && !pfd[1].revents) {
+            int s = half_closed->out[0] >= 0 ? 0 : 1;
+            struct pollfd w[3] = {
+                {.fd = half_closed->out[s], .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
+            if (poll(w, 3, EXIT_WAIT_MS) > 0) {
+                if (w[0].revents && relay(half_closed, s, 1) < 0) is_exit_near = !half_closed->has_exited;
+                pfd[1].revents |= w[1].revents;
+                pfd[0].revents |= w[2].revents;
             }
         }
         /* A process whose stdout and stderr both just closed is nearly always exiting: the kernel closes its files

@@ -245,6 +245,17 @@ describe("wrenn-spawner", () => {
     assert.ok(together >= runs * 0.75, `EOFs and EXIT came together for ${together} of ${runs} processes`);
   });
 
+  it("goes on relaying a process's stderr after its stdout closed (the wait for the second EOF ends)", async () => {
+    s.send(...sh(3, "exec >&-; printf a >&2; sleep 0.05; printf b >&2; exit 4"));
+    const r = await s.finished(3);
+    assert.equal(r.stderr.toString(), "ab");
+    assert.deepEqual([r.code, r.signal], [4, 0]);
+    assert.deepEqual(
+      r.types.filter((t) => t >= STDOUT_EOF),
+      [STDOUT_EOF, STDERR_EOF, EXIT],
+    );
+  });
+
   it("reports a signal death with the signal number, and leads its own process group", async () => {
     s.send(...sh(2, "kill -9 $$"));
     const killed = await s.finished(2);
