@@ -512,6 +512,16 @@ struct watched {
     int s;
 };
 
+/* Waits up to EXIT_WAIT_MS for an exit (sfd), a request (fd 0) or, unless it is -1, `fd` to be readable, and marks
+   the exit or request in the main loop's pfd[1] / pfd[0]. Returns whether `fd` became readable. */
+static int wait_briefly(struct pollfd *pfd, int sfd, int fd) {
+    struct pollfd w[3] = {{.fd = sfd, .events = POLLIN}, {.fd = 0, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+    if (poll(w, 3, EXIT_WAIT_MS) <= 0) return 0; /* poll skips an entry whose fd is negative */
+    pfd[1].revents |= w[0].revents;
+    pfd[0].revents |= w[1].revents;
+    return w[2].revents != 0;
+}
+
 int main(int argc, char **argv) {
     (void)argv;
     if (argc != 1) {
@@ -581,25 +591,14 @@ int main(int argc, char **argv) {
            keeps both EOFs, and the EXIT after them, in one write. */
         if (half_closed && !is_exit_near && !half_closed->is_paused && !pfd[1].revents) {
             int s = half_closed->out[0] >= 0 ? 0 : 1;
-            struct pollfd w[3] = {
-                {.fd = half_closed->out[s], .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
-            if (poll(w, 3, EXIT_WAIT_MS) > 0) {
-                if (w[0].revents && relay(half_closed, s, 1) < 0) is_exit_near = !half_closed->has_exited;
-                pfd[1].revents |= w[1].revents;
-                pfd[0].revents |= w[2].revents;
-            }
+            if (wait_briefly(pfd, sfd, half_closed->out[s]) && relay(half_closed, s, 1) < 0)
+                is_exit_near = !half_closed->has_exited;
         }
         /* A process whose stdout and stderr both just closed is nearly always exiting: the kernel closes its files
            a moment before it signals the parent. Waiting for that moment (ending early on a request) sends its
            EOFs and EXIT to envd in one write, so envd wakes once for them instead of twice or three times (~1 ms
            each under TCG). One that closed its output and runs on costs this wait once. */
-        if (is_exit_near && !pfd[1].revents) {
-            struct pollfd w[2] = {{.fd = sfd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
-            if (poll(w, 2, EXIT_WAIT_MS) > 0) {
-                pfd[1].revents |= w[0].revents;
-                pfd[0].revents |= w[1].revents;
-            }
-        }
+        if (is_exit_near && !pfd[1].revents) wait_briefly(pfd, sfd, -1);
         if (pfd[1].revents) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) > 0) {

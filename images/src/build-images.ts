@@ -9,6 +9,7 @@ import { ensureKernel } from "./kernel.ts";
 import type { ImageManifest } from "./manifest.ts";
 import { preflight } from "./preflight.ts";
 import type { Progress } from "./progress.ts";
+import { pruneOldImages } from "./prune-images.ts";
 import { compileReseedHelper } from "./reseed-helper.ts";
 import { ensureImage } from "./rootfs-image.ts";
 import { compileSpawnerHelper } from "./spawner-helper.ts";
@@ -56,17 +57,9 @@ async function buildUnderLock(
   const images: ImageManifest[] = [];
   for (const name of opts.only) {
     const tree = templateTree(TEMPLATES[name], base, layout, progress, opts.force);
-    images.push(
-      await ensureImage(
-        name,
-        tree,
-        { kernelRelease, envd, reseed, spawner },
-        layout,
-        progress,
-        opts.force,
-        opts.agentRootDir,
-      ),
-    );
+    images.push(await ensureImage(name, tree, { kernelRelease, envd, reseed, spawner }, layout, progress, opts.force));
+    // Built or up to date, the versions it superseded (now or in an earlier run) go once nothing uses them.
+    await pruneOldImages(name, layout, progress, opts.agentRootDir);
   }
   return { kernelRelease, images };
 }

@@ -32,6 +32,12 @@ export async function withScratchDir<T>(parent: string, prefix: string, fn: (dir
   }
 }
 
+/** A `.catch` for fs calls on paths that may vanish (or never existed): undefined for ENOENT, rethrows the rest. */
+export function ignoreMissing(err: unknown): undefined {
+  if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+  throw err;
+}
+
 /** True when every path exists (any file type). */
 export async function allExist(paths: readonly string[]): Promise<boolean> {
   for (const p of paths) {

@@ -1,5 +1,6 @@
 import { lstat, readdir, realpath, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { ignoreMissing } from "./fs-atomic.ts";
 import type { HostLayout } from "./host-layout.ts";
 import { openFilePaths } from "./open-files.ts";
 import type { Progress } from "./progress.ts";
@@ -138,9 +139,4 @@ export async function pruneOldImages(
 
 function size(bytes: number): string {
   return bytes >= GIB ? `${(bytes / GIB).toFixed(1)} GiB` : `${(bytes / MIB).toFixed(0)} MiB`;
-}
-
-function ignoreMissing(err: unknown): undefined {
-  if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-  throw err;
 }

@@ -1,5 +1,6 @@
 import { open, readdir, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { ignoreMissing } from "./fs-atomic.ts";
 
 /** "QFI\xfb", the first four bytes of every qcow2 file. */
 const QCOW2_MAGIC = 0x514649fb;
@@ -57,9 +58,4 @@ export async function findBackingFiles(roots: readonly string[], maxDepth = DEFA
   };
   for (const root of roots) await walk(root, 0);
   return found;
-}
-
-function ignoreMissing(err: unknown): undefined {
-  if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-  throw err;
 }

@@ -7,7 +7,6 @@ import { GUEST_DIR, readGuestFile } from "./guest-files.ts";
 import type { HostLayout } from "./host-layout.ts";
 import { type ImageManifest, readJson, renderManifest } from "./manifest.ts";
 import type { Progress } from "./progress.ts";
-import { pruneOldImages } from "./prune-images.ts";
 import { recipeHash } from "./recipe-hash.ts";
 import type { ReseedHelper } from "./reseed-helper.ts";
 import { runCommand } from "./run-command.ts";
@@ -38,9 +37,7 @@ export function imageSizeBytes(treeBytes: number): number {
 /**
  * Makes sure images/<name>/rootfs.ext4 and manifest.json match the recipe: unpack the template's
  * tree, add envd, wrenn-init, wrenn-reseed and wrenn-spawner, make a journal-less ext4 from it, mark it read-only,
- * and move it into place. Skipped when the manifest already carries the same recipe hash. Either way, old versions
- * that nothing uses any more are deleted afterwards (prune-images.ts); `agentRootDir` is the agent's files root
- * (AGENT_FILES_ROOTDIR) whose overlays are checked too when it differs from `layout.root`.
+ * and move it into place. Skipped when the manifest already carries the same recipe hash.
  */
 export async function ensureImage(
   name: TemplateName,
@@ -49,7 +46,6 @@ export async function ensureImage(
   layout: HostLayout,
   progress: Progress,
   force: boolean,
-  agentRootDir: string | undefined,
 ): Promise<ImageManifest> {
   const wrennInit = await readGuestFile("wrenn-init.sh");
   const hash = recipeHash({
@@ -65,11 +61,10 @@ export async function ensureImage(
   const current = await readJson<ImageManifest>(layout.manifest(name));
   if (!force && current?.recipe_hash === hash && (await allExist([layout.rootfs(name)]))) {
     progress.info(`= ${name} image: up to date (${(current.size_bytes / MIB).toFixed(0)} MiB)`);
-    await pruneOldImages(name, layout, progress, agentRootDir);
     return current;
   }
   const tarball = await tree.tarball();
-  const built = await progress.step(`${name}: assemble rootfs.ext4`, (s) =>
+  return progress.step(`${name}: assemble rootfs.ext4`, (s) =>
     withScratchDir(layout.scratchDir, `${name}-image`, async (dir) => {
       const root = join(dir, "tree");
       s.tick("unpacking the tree");
@@ -93,7 +88,7 @@ export async function ensureImage(
       await mkdir(layout.imageDir(name), { recursive: true });
       // Each build gets its own file (rootfs-<hash>.ext4) and rootfs.ext4 becomes a link to it. qcow2
       // overlays of warm templates and paused capsules name their backing file by its real path, so a
-      // rebuild never changes the bytes under them; old versions stay until nothing refers to them (pruned below).
+      // rebuild never changes the bytes under them; old versions stay until nothing refers to them (build-images.ts prunes them).
       const versioned = join(layout.imageDir(name), `rootfs-${hash.slice(0, 16)}.ext4`);
       await rename(img, versioned);
       const link = join(dir, "rootfs.ext4.link");
@@ -112,8 +107,6 @@ export async function ensureImage(
       return manifest;
     }),
   );
-  await pruneOldImages(name, layout, progress, agentRootDir);
-  return built;
 }
 
 const HOSTS =
