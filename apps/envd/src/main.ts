@@ -1,5 +1,7 @@
+import "./early-settings.ts";
 import { createEnvd } from "./app.ts";
 import { parseConfig } from "./config.ts";
+import { isUndiciWithoutWasm, loadWebGlobals } from "./guest-runtime.ts";
 import { createLogger } from "./logger.ts";
 import { ENVD_VERSION } from "./version.ts";
 
@@ -18,8 +20,12 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   // envd must never die of one bad request: log and keep serving.
-  process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
+  process.on("unhandledRejection", (err) => {
+    if (isUndiciWithoutWasm(err)) log.debug({ err }, "undici loaded without WebAssembly (--jitless); envd needs none");
+    else log.error({ err }, "unhandled rejection");
+  });
   process.on("uncaughtException", (err) => log.error({ err }, "uncaught exception"));
+  loadWebGlobals();
 
   const envd = createEnvd(config, log);
   const port = await envd.server.listen(config.port, config.host);
