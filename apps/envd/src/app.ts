@@ -80,10 +80,10 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
       router.service(filesystemPb.Filesystem, filesystemService);
     },
   });
-  // Binary unary calls (process list, signals, input, stat, list dir, mkdir, move, remove, watcher polls) are
-  // answered without connect-es's per-call machinery: under TCG every JavaScript step of it is emulated guest work.
-  // Binary server streams (Start, Connect, WatchDir) likewise: every command's output goes out this way.
-  // JSON and compressed calls stay with connect-es (packages/connect-unary).
+  // Unary calls (process list, signals, input, stat, list dir, mkdir, move, remove, watcher polls), binary or JSON,
+  // are answered without connect-es's per-call machinery: under TCG every JavaScript step of it is emulated guest
+  // work. Server streams (Start, Connect, WatchDir) likewise: every command's output goes out this way. Compressed
+  // calls stay with connect-es (packages/connect-unary).
   const lean = [
     leanUnaryHandler({ service: processPb.Process, impl: processService }),
     leanUnaryHandler({ service: filesystemPb.Filesystem, impl: filesystemService }),

@@ -1,9 +1,9 @@
 /**
- * Serves a service's server-streaming methods in Connect's binary streaming protocol (connectrpc.com/docs/protocol,
- * "Streaming-Request" and "Streaming-Response") with little per-call and per-message work: one enveloped request
- * message in; enveloped answers out as the method yields them, each written as soon as it exists and the next one
- * only once the connection took it (backpressure); then the end-of-stream message with the error or the trailers.
- * JSON, compressed calls and everything else are left to connect-es, as in `lean-unary-server.ts`.
+ * Serves a service's server-streaming methods in Connect's streaming protocol (connectrpc.com/docs/protocol,
+ * "Streaming-Request" and "Streaming-Response"), binary or JSON, with little per-call and per-message work: one
+ * enveloped request message in; enveloped answers out as the method yields them, each written as soon as it exists and
+ * the next one only once the connection took it (backpressure); then the end-of-stream message with the error or the
+ * trailers. Compressed calls and everything else are left to connect-es, as in `lean-unary-server.ts`.
  *
  * Why: envd streams every command's output this way, and under TCG each step of connect-es's async-iterable
  * pipeline (split, parse, serialize and join envelopes, per message) is emulated guest work.
@@ -12,6 +12,7 @@ import type { DescMethodServerStreaming, DescService } from "@bufbuild/protobuf"
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { endStreamFlag, endStreamToJson, parseTimeout } from "@connectrpc/connect/protocol-connect";
+import { jsonCodec } from "./json-codec.ts";
 import type { PushStreamCall, PushStreamMethod } from "./push-stream.ts";
 import {
   isGone,
@@ -26,8 +27,9 @@ import {
   toConnectError,
 } from "./wire.ts";
 
-/** The streaming content type the lean path speaks. */
+/** The streaming content types the lean path speaks. */
 const CONTENT_TYPE_STREAM_PROTO = "application/connect+proto";
+const CONTENT_TYPE_STREAM_JSON = "application/connect+json";
 
 /** Options of the handler. */
 export interface LeanStreamHandlerOptions<S extends DescService> {
@@ -58,12 +60,18 @@ type StreamFn = (message: unknown, ctx: HandlerContext) => AsyncIterable<unknown
 type PushFn = PushStreamMethod<unknown, unknown>;
 type Encode = (message: unknown) => Uint8Array;
 type Decode = (bytes: Uint8Array) => unknown;
+/** How one message format reads the request and writes the answers. */
+interface Codec {
+  contentType: string;
+  encode: Encode;
+  decode: Decode;
+}
 interface Entry {
   method: DescMethodServerStreaming;
   fn: StreamFn;
   push: PushFn | undefined;
-  encode: Encode;
-  decode: Decode;
+  proto: Codec;
+  json: Codec;
 }
 
 /** The handler of `service`'s server-streaming methods (no interceptors: use connect-es where they are needed). */
@@ -80,14 +88,28 @@ export function leanServerStreamHandler<S extends DescService>(o: LeanStreamHand
       ((out: unknown) => toBinary(method.output, create(method.output, out as never)));
     const decode = o.decoders?.[m.localName] ?? ((bytes: Uint8Array) => fromBinary(method.input, bytes));
     const push = o.push?.[m.localName] as PushFn | undefined;
-    calls.set(methodPath(m), { method, fn: fn.bind(o.impl) as StreamFn, push, encode, decode });
+    const json = jsonCodec(method.input, method.output);
+    calls.set(methodPath(m), {
+      method,
+      fn: fn.bind(o.impl) as StreamFn,
+      push,
+      proto: { contentType: CONTENT_TYPE_STREAM_PROTO, encode, decode },
+      json: {
+        contentType: CONTENT_TYPE_STREAM_JSON,
+        encode: (out) => json.encode(create(method.output, out as never)),
+        decode: json.decode,
+      },
+    });
   }
   return (req, res) => {
-    const entry = matchCall(calls, req, CONTENT_TYPE_STREAM_PROTO, "connect-content-encoding");
+    const isJson = req.headers["content-type"] === CONTENT_TYPE_STREAM_JSON;
+    const contentType = isJson ? CONTENT_TYPE_STREAM_JSON : CONTENT_TYPE_STREAM_PROTO;
+    const entry = matchCall(calls, req, contentType, "connect-content-encoding");
     if (!entry) return false;
-    const call = new ServerStreamCall(req, res, entry.encode);
-    if (entry.push) void servePush(entry, call, req, readMaxBytes);
-    else void serveGenerator(entry, call, req, res, readMaxBytes);
+    const codec = isJson ? entry.json : entry.proto;
+    const call = new ServerStreamCall(req, res, codec);
+    if (entry.push) void servePush(entry, codec, call, req, readMaxBytes);
+    else void serveGenerator(entry, codec, call, req, res, readMaxBytes);
     return true;
   };
 }
@@ -112,6 +134,8 @@ function requestMessage(decode: Decode, body: Buffer): unknown {
   try {
     return decode(body.subarray(5));
   } catch (err) {
+    // The JSON codec's own error is connect-es's; the binary decoders throw plain errors.
+    if (err instanceof ConnectError) throw err;
     throw new ConnectError(`cannot decode the request: ${String(err)}`, Code.InvalidArgument);
   }
 }
@@ -140,7 +164,7 @@ class ServerStreamCall implements PushStreamCall<unknown> {
   constructor(
     private readonly req: Request,
     private readonly res: Response,
-    private readonly encode: Encode,
+    private readonly codec: Codec,
   ) {
     res.once("close", () => {
       if (!this.isEnded) this.cancel(new ConnectError("the caller went away", Code.Canceled));
@@ -169,7 +193,7 @@ class ServerStreamCall implements PushStreamCall<unknown> {
   send(message: unknown): boolean {
     if (this.isDone || isGone(this.res)) return false;
     this.sendHead();
-    if ((this.res as PlainResponse).write(envelope(0, this.encode(message)))) return true;
+    if ((this.res as PlainResponse).write(envelope(0, this.codec.encode(message)))) return true;
     if (!this.isWaitingForDrain) {
       this.isWaitingForDrain = true;
       this.res.once("drain", () => {
@@ -220,18 +244,18 @@ class ServerStreamCall implements PushStreamCall<unknown> {
     this.headSent = true;
     const head: Record<string, string> = {};
     if (this.responseHeader) for (const [k, v] of this.responseHeader) head[k] = v;
-    head["content-type"] = CONTENT_TYPE_STREAM_PROTO;
+    head["content-type"] = this.codec.contentType;
     (this.res as PlainResponse).writeHead(200, head);
   }
 }
 
 /** Reads the deadline and the request message; a failure ends the call and answers undefined. */
-async function callRequest(entry: Entry, call: ServerStreamCall, req: Request, readMaxBytes: number) {
+async function callRequest(codec: Codec, call: ServerStreamCall, req: Request, readMaxBytes: number) {
   try {
     const timeout = parseTimeout((req.headers["connect-timeout-ms"] as string | undefined) ?? null, 2 ** 31 - 1);
     if (timeout.error) throw timeout.error;
     call.startDeadline(timeout.timeoutMs);
-    const message = requestMessage(entry.decode, await readBody(req, readMaxBytes));
+    const message = requestMessage(codec.decode, await readBody(req, readMaxBytes));
     return { message, timeoutMs: timeout.timeoutMs };
   } catch (err) {
     call.finish(toConnectError(err));
@@ -239,8 +263,14 @@ async function callRequest(entry: Entry, call: ServerStreamCall, req: Request, r
   }
 }
 
-async function servePush(entry: Entry, call: ServerStreamCall, req: Request, readMaxBytes: number): Promise<void> {
-  const request = await callRequest(entry, call, req, readMaxBytes);
+async function servePush(
+  entry: Entry,
+  codec: Codec,
+  call: ServerStreamCall,
+  req: Request,
+  readMaxBytes: number,
+): Promise<void> {
+  const request = await callRequest(codec, call, req, readMaxBytes);
   if (!request || call.isDone) return;
   try {
     (entry.push as PushFn)(request.message, call);
@@ -251,12 +281,13 @@ async function servePush(entry: Entry, call: ServerStreamCall, req: Request, rea
 
 async function serveGenerator(
   entry: Entry,
+  codec: Codec,
   call: ServerStreamCall,
   req: Request,
   res: Response,
   readMaxBytes: number,
 ): Promise<void> {
-  const request = await callRequest(entry, call, req, readMaxBytes);
+  const request = await callRequest(codec, call, req, readMaxBytes);
   if (!request) return;
   const abort = new AbortController();
   // The call's cancellation (caller gone, deadline) aborts the method's signal, which ends what it iterates.

@@ -163,6 +163,29 @@ async function failsWith(stream: AsyncIterable<unknown>, code: Code, each: () =>
   );
 }
 
+/** A JSON `Start` stream written by hand over HTTP/1.1: status, content type and the whole body as text. */
+function rawStream(baseUrl: string, json: string): Promise<{ status: number; type: string; body: string }> {
+  const message = Buffer.from(json);
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(message.length, 1);
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${baseUrl}/process.Process/Start`, {
+      method: "POST",
+      headers: { "content-type": "application/connect+json", "connect-protocol-version": "1" },
+    });
+    req.on("response", (res) => {
+      let body = "";
+      res.setEncoding("latin1");
+      res.on("data", (c: string) => {
+        body += c;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), body }));
+    });
+    req.on("error", reject);
+    req.end(Buffer.concat([head, message]));
+  });
+}
+
 /** Waits (up to 3 s) until `done` holds. */
 async function waitUntil(done: () => boolean) {
   const deadline = Date.now() + 3000;
@@ -215,10 +238,16 @@ describe("lean Connect server streams", () => {
     for (const s of Object.values(servers)) s.close();
   });
 
-  for (const h1 of [false, true]) {
-    it(`answers as connect-es does over HTTP/${h1 ? "1.1" : "2"}: messages, headers, trailers and errors`, async () => {
-      const lean = client(h1 ? urls.leanH1 : urls.leanH2, { h1 });
-      const reference = client(h1 ? urls.plainH1 : urls.plainH2, { h1 });
+  for (const [h1, json] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ]) {
+    const what = `${json ? "JSON" : "binary"} over HTTP/${h1 ? "1.1" : "2"}`;
+    it(`answers as connect-es does, ${what}: messages, headers, trailers and errors`, async () => {
+      const lean = client(h1 ? urls.leanH1 : urls.leanH2, { h1, json });
+      const reference = client(h1 ? urls.plainH1 : urls.plainH2, { h1, json });
       const before = seen.lean;
       for (const [cmd, args] of [
         ["count", ["5"]],
@@ -240,10 +269,20 @@ describe("lean Connect server streams", () => {
     });
   }
 
-  it("leaves JSON streams to connect-es", async () => {
+  it("writes JSON streams byte for byte as connect-es does, bad and unknown fields included", async () => {
     const before = seen.lean;
-    assert.deepEqual((await outcome(client(urls.leanH2, { json: true }), "count", ["2"])).pids, [1, 2]);
-    assert.equal(seen.lean, before);
+    const bodies = [
+      { process: { cmd: "count", args: ["3"] } },
+      { process: { cmd: "fail-late", args: ["1"] } },
+      { process: { cmd: "fail-early" }, notAField: true },
+      { process: { cmd: 7 } },
+    ].map((m) => JSON.stringify(m));
+    for (const body of [...bodies, "{nope"]) {
+      const got = await rawStream(urls.leanH1, body);
+      assert.deepEqual(got, await rawStream(urls.plainH1, body), body);
+    }
+    assert.equal(seen.lean, before + bodies.length + 1);
+    assert.match((await rawStream(urls.leanH1, bodies[0] ?? "")).body, /"pid":3/);
   });
 
   it("aborts the method when the caller gives up and at the caller's deadline", async () => {

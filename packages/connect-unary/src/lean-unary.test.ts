@@ -111,13 +111,13 @@ async function abortsSeen(n: number): Promise<void> {
   while (seen.aborted.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 }
 
-/** One binary unary request written by hand, as any Connect client would send it. */
+/** One unary request written by hand (binary unless `headers` say otherwise), as any Connect client would send it. */
 async function rawCall(
   baseUrl: string,
   path: string,
   headers: Record<string, string>,
   body: Uint8Array,
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; headers: Record<string, string> }> {
   const session = http2.connect(baseUrl);
   try {
     return await new Promise((resolve, reject) => {
@@ -130,14 +130,18 @@ async function rawCall(
       });
       let status = 0;
       let text = "";
+      const answerHeaders: Record<string, string> = {};
       s.on("response", (h) => {
         status = Number(h[":status"]);
+        for (const [k, v] of Object.entries(h)) {
+          if (k === "content-type" || k.startsWith("x-") || k.startsWith("trailer-")) answerHeaders[k] = String(v);
+        }
       });
       s.setEncoding("utf8");
       s.on("data", (c: string) => {
         text += c;
       });
-      s.on("end", () => resolve({ status, body: text }));
+      s.on("end", () => resolve({ status, body: text, headers: answerHeaders }));
       s.on("error", reject);
       s.end(body);
     });
@@ -223,9 +227,30 @@ describe("lean Connect unary", () => {
     assert.equal(seen.leanCalls, before + 2);
   });
 
-  it("leaves JSON calls and streaming methods to connect-es", async () => {
+  it("answers JSON calls itself, byte for byte as connect-es does, errors and unknown fields included", async () => {
     const before = seen.leanCalls;
+    const cases: [path: string, body: string, headers: Record<string, string>][] = [
+      ["/process.Process/List", "{}", { "x-probe": "json" }],
+      ["/process.Process/List", '{"notAField": 1}', {}],
+      ["/process.Process/SendSignal", JSON.stringify({ process: { pid: PID_NOT_FOUND }, signal: 9 }), {}],
+      ["/process.Process/SendSignal", JSON.stringify({ process: { pid: 5 }, signal: "SIGNAL_SIGTERM" }), {}],
+      ["/process.Process/SendSignal", '{"process": 5}', {}],
+      ["/process.Process/List", "{nope", {}],
+      ["/process.Process/List", "{}", { authorization: "Bearer wrong" }],
+    ];
+    for (const [path, body, headers] of cases) {
+      const h = { "content-type": "application/json", ...headers };
+      const got = await rawCall(leanUrl, path, h, Buffer.from(body));
+      assert.deepEqual(got, await rawCall(plainUrl, path, h, Buffer.from(body)), `${path} ${body}`);
+    }
+    assert.equal(seen.leanCalls, before + cases.length);
     expectList(await esClient(leanUrl, { json: true }).list({}, { headers: { "x-probe": "json" } }), "json");
+    expectList(await esClient(h1Url, { json: true, h1: true }).list({}, { headers: { "x-probe": "h1" } }), "h1");
+    assert.equal(seen.leanCalls, before + cases.length + 2);
+  });
+
+  it("leaves streaming methods to connect-es", async () => {
+    const before = seen.leanCalls;
     const events = [];
     for await (const ev of esClient(leanUrl).start({ process: { cmd: "x" } })) events.push(ev);
     assert.equal(events[0]?.event?.event.case, "start");

@@ -5,7 +5,7 @@ import type { FastPath } from "./lean-h1.ts";
 
 /** What the fast path answers with. */
 export interface FastPathDeps {
-  /** The lean Connect handlers (binary calls), tried in order. */
+  /** The lean Connect handlers (binary and JSON calls), tried in order. */
   lean: readonly LeanHandler[];
   state: EnvdState;
   /** As `GET /health` on the router: the first call after a restore drops the connections from before it. */
@@ -13,7 +13,7 @@ export interface FastPathDeps {
 }
 
 /**
- * The requests envd's HTTP/1.1 fast path answers (`lean-h1.ts`): `GET /health` and the binary Connect calls of a
+ * The requests envd's HTTP/1.1 fast path answers (`lean-h1.ts`): `GET /health` and the Connect calls of a
  * caller with the right token. Anything else, a refusal included, is left to the router, so errors and the log
  * lines about them come from one place.
  */

@@ -1,6 +1,6 @@
 /**
  * envd's fast path for HTTP/1.1: frames plain keep-alive requests itself and answers the ones its `serve` takes
- * (binary Connect calls, `GET /health`) without Node's HTTP server. The first request it does not take (anything
+ * (uncompressed Connect calls, `GET /health`) without Node's HTTP server. The first request it does not take (anything
  * else envd serves, anything unusual in its framing, a wrong token) hands the connection, from that request's first
  * byte, to Node's server for good, which answers it as before.
  *
