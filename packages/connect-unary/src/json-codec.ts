@@ -1,9 +1,11 @@
 import { type DescMessage, fromJsonString, type MessageShape, toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 
-/** One side of a call in Connect's JSON form. */
-export interface JsonCodec {
-  /** A request body → the message; a body that is not one is InvalidArgument. */
+/** How one message format (binary or JSON) reads a call's request and writes its answers. */
+export interface Codec {
+  /** What the answer says it is. */
+  readonly contentType: string;
+  /** A request body → the message; a body that is not one throws. */
   decode(bytes: Uint8Array): unknown;
   /** A message → its body. */
   encode(message: unknown): Uint8Array;
@@ -15,10 +17,11 @@ const decoder = new TextDecoder();
 /**
  * Reads `input` and writes `output` messages as connect-es's servers do (its `createJsonSerialization`, which is not
  * public): unknown fields are ignored on read, a read failure is InvalidArgument with protobuf-es's message, and
- * writing uses protobuf-es's defaults.
+ * writing uses protobuf-es's defaults. `contentType` is the unary or the streaming one.
  */
-export function jsonCodec(input: DescMessage, output: DescMessage): JsonCodec {
+export function jsonCodec(input: DescMessage, output: DescMessage, contentType: string): Codec {
   return {
+    contentType,
     decode(bytes) {
       try {
         return fromJsonString(input, decoder.decode(bytes), { ignoreUnknownFields: true });

@@ -12,7 +12,7 @@ import type { DescMethodServerStreaming, DescService } from "@bufbuild/protobuf"
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { endStreamFlag, endStreamToJson, parseTimeout } from "@connectrpc/connect/protocol-connect";
-import { jsonCodec } from "./json-codec.ts";
+import { type Codec, jsonCodec } from "./json-codec.ts";
 import type { PushStreamCall, PushStreamMethod } from "./push-stream.ts";
 import {
   isGone,
@@ -60,12 +60,6 @@ type StreamFn = (message: unknown, ctx: HandlerContext) => AsyncIterable<unknown
 type PushFn = PushStreamMethod<unknown, unknown>;
 type Encode = (message: unknown) => Uint8Array;
 type Decode = (bytes: Uint8Array) => unknown;
-/** How one message format reads the request and writes the answers. */
-interface Codec {
-  contentType: string;
-  encode: Encode;
-  decode: Decode;
-}
 interface Entry {
   method: DescMethodServerStreaming;
   fn: StreamFn;
@@ -88,17 +82,14 @@ export function leanServerStreamHandler<S extends DescService>(o: LeanStreamHand
       ((out: unknown) => toBinary(method.output, create(method.output, out as never)));
     const decode = o.decoders?.[m.localName] ?? ((bytes: Uint8Array) => fromBinary(method.input, bytes));
     const push = o.push?.[m.localName] as PushFn | undefined;
-    const json = jsonCodec(method.input, method.output);
+    const json = jsonCodec(method.input, method.output, CONTENT_TYPE_STREAM_JSON);
     calls.set(methodPath(m), {
       method,
       fn: fn.bind(o.impl) as StreamFn,
       push,
       proto: { contentType: CONTENT_TYPE_STREAM_PROTO, encode, decode },
-      json: {
-        contentType: CONTENT_TYPE_STREAM_JSON,
-        encode: (out) => json.encode(create(method.output, out as never)),
-        decode: json.decode,
-      },
+      // Methods yield init shapes; protobuf-es's JSON writer wants the message.
+      json: { ...json, encode: (out) => json.encode(create(method.output, out as never)) },
     });
   }
   return (req, res) => {

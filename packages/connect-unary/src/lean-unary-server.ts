@@ -27,7 +27,7 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout } from "@connectrpc/connect/protocol-connect";
-import { jsonCodec } from "./json-codec.ts";
+import { type Codec, jsonCodec } from "./json-codec.ts";
 import {
   CONTENT_TYPE_JSON,
   CONTENT_TYPE_PROTO,
@@ -58,13 +58,6 @@ export interface LeanUnaryHandlerOptions<S extends DescService> {
 }
 
 type UnaryFn = (req: UnaryRequest) => Promise<UnaryResponse>;
-
-/** How one message format reads the request and writes the answer. */
-interface Codec {
-  contentType: string;
-  decode(bytes: Uint8Array): unknown;
-  encode(message: unknown): Uint8Array;
-}
 
 /** The handler of `service`'s unary methods. */
 export function leanUnaryHandler<S extends DescService>(o: LeanUnaryHandlerOptions<S>): LeanHandler {
@@ -98,7 +91,7 @@ export function leanUnaryHandler<S extends DescService>(o: LeanUnaryHandlerOptio
       method,
       call,
       proto,
-      json: { contentType: CONTENT_TYPE_JSON, ...jsonCodec(method.input, method.output) },
+      json: jsonCodec(method.input, method.output, CONTENT_TYPE_JSON),
     });
   }
 
