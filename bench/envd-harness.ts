@@ -19,7 +19,8 @@ export async function startEnvd(): Promise<{
   port: number;
   root: string;
   kind: string;
-  client: (v: "1.1" | "2") => Client<typeof pb.Process>;
+  /** A connect-es client; binary protobuf (connect-node's default) unless `json`. */
+  client: (v: "1.1" | "2", json?: boolean) => Client<typeof pb.Process>;
   stop: () => Promise<void>;
 }> {
   const root = await mkdtemp(join(tmpdir(), "envd-bench-"));
@@ -61,11 +62,13 @@ export async function startEnvd(): Promise<{
     port,
     root,
     kind: `${useExe ? "builds/envd (SEA)" : "source (tsx)"}, ${spawner ? "wrenn-spawner" : "child_process"}`,
-    client: (v) => {
-      let c = clients.get(v);
+    client: (v, json = false) => {
+      const key = `${v}${json ? "-json" : ""}`;
+      let c = clients.get(key);
       if (!c) {
-        c = createClient(pb.Process, createConnectTransport({ baseUrl: `http://127.0.0.1:${port}`, httpVersion: v }));
-        clients.set(v, c);
+        const baseUrl = `http://127.0.0.1:${port}`;
+        c = createClient(pb.Process, createConnectTransport({ baseUrl, httpVersion: v, useBinaryFormat: !json }));
+        clients.set(key, c);
       }
       return c;
     },

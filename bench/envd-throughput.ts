@@ -8,16 +8,16 @@ import { createWriteStream } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { process as pb } from "@wrenn/protocol";
 import { startEnvd } from "./envd-harness.ts";
 
 /** Streams a Start over raw HTTP/1.1 and sums envelope payload sizes: envd's own rate, no client decoding. */
-function rawCat(port: number, file: string): Promise<number> {
-  const body = toBinary(
-    pb.StartRequestSchema,
-    create(pb.StartRequestSchema, { process: { cmd: "cat", args: [file] } }),
-  );
+function rawCat(port: number, file: string, json: boolean): Promise<number> {
+  const request = create(pb.StartRequestSchema, { process: { cmd: "cat", args: [file] } });
+  const body = json
+    ? Buffer.from(toJsonString(pb.StartRequestSchema, request))
+    : toBinary(pb.StartRequestSchema, request);
   const env = Buffer.alloc(5 + body.length);
   env.writeUInt32BE(body.length, 1);
   Buffer.from(body).copy(env, 5);
@@ -28,7 +28,10 @@ function rawCat(port: number, file: string): Promise<number> {
         port,
         method: "POST",
         path: "/process.Process/Start",
-        headers: { "content-type": "application/connect+proto", "connect-protocol-version": "1" },
+        headers: {
+          "content-type": json ? "application/connect+json" : "application/connect+proto",
+          "connect-protocol-version": "1",
+        },
       },
       (res) => {
         let payload = 0;
@@ -80,29 +83,36 @@ try {
     createWriteStream(file),
   );
   console.log(`stdout throughput of cat ${mib} MiB (envd = ${envd.kind}, host)`);
-  for (const v of ["1.1", "2"] as const) {
+  for (const [v, json] of [
+    ["1.1", false],
+    ["2", false],
+    ["1.1", true],
+  ] as const) {
     for (let round = 0; round < 2; round++) {
       const t0 = process.hrtime.bigint();
       let bytes = 0;
-      for await (const r of envd.client(v).start({ process: { cmd: "cat", args: [file] } })) {
+      for await (const r of envd.client(v, json).start({ process: { cmd: "cat", args: [file] } })) {
         const ev = r.event?.event;
         if (ev?.case === "data") bytes += ev.value.output.value?.length ?? 0;
       }
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       if (bytes !== mib * 1024 * 1024) throw new Error(`got ${bytes} bytes, expected ${mib * 1024 * 1024}`);
       console.log(
-        `connect-es client HTTP/${v.padEnd(3)} round ${round + 1}: ${(bytes / 1e6 / s).toFixed(0)} MB/s (${s.toFixed(2)} s; goal ≥ 200 MB/s)`,
+        `connect-es client HTTP/${v.padEnd(3)}${json ? " JSON" : ""} round ${round + 1}: ${(bytes / 1e6 / s).toFixed(0)} MB/s (${s.toFixed(2)} s; goal ≥ 200 MB/s)`,
       );
     }
   }
-  for (let round = 0; round < 2; round++) {
-    const t0 = process.hrtime.bigint();
-    const payload = await rawCat(envd.port, file);
-    const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    // Payload includes a few bytes of protobuf framing per event and the start/end events.
-    console.log(
-      `raw HTTP/1.1 (no decoding) round ${round + 1}: ${(payload / 1e6 / s).toFixed(0)} MB/s (${s.toFixed(2)} s)`,
-    );
+  for (const json of [false, true]) {
+    for (let round = 0; round < 2; round++) {
+      const t0 = process.hrtime.bigint();
+      const payload = await rawCat(envd.port, file, json);
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      // Payload includes each event's framing (protobuf, or JSON around base64: 4/3 of the bytes), and start/end.
+      const rate = (json ? (payload * 3) / 4 : payload) / 1e6 / s;
+      console.log(
+        `raw HTTP/1.1${json ? " JSON" : ""} (no decoding) round ${round + 1}: ${rate.toFixed(0)} MB/s of output (${s.toFixed(2)} s)`,
+      );
+    }
   }
 } finally {
   await envd.stop();

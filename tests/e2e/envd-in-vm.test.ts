@@ -75,11 +75,12 @@ describe("envd inside a capsule VM", { skip, timeout: 900_000 }, () => {
   let token: string;
   let vcpus: number;
 
-  /** Connect clients on the capsule's envd port (HTTP/1.1 unless asked: one connection per call). */
-  const clients = (headers: Record<string, string>, httpVersion: "1.1" | "2" = "1.1") => {
+  /** Connect clients on the capsule's envd port (HTTP/1.1 unless asked: one connection per call; binary unless asked). */
+  const clients = (headers: Record<string, string>, httpVersion: "1.1" | "2" = "1.1", json = false) => {
     const transport = createConnectTransport({
       baseUrl,
       httpVersion,
+      useBinaryFormat: !json,
       interceptors: [
         (next) => (req) => {
           for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
@@ -142,6 +143,20 @@ describe("envd inside a capsule VM", { skip, timeout: 900_000 }, () => {
       assert.equal(r.end?.exitCode, 7);
       assert.equal(r.end?.exited, true);
       assert.equal(r.end?.status, "exit status 7");
+    });
+
+    it("answers JSON-encoded calls (the default of Connect's web clients) as it answers binary ones", async () => {
+      const json = clients({ "X-Access-Token": token }, "1.1", true);
+      // Output that is not UTF-8 travels as base64 in JSON; 200 KiB spans several output chunks.
+      const script = "printf 'a\\377\\000b'; head -c 204800 /dev/zero | tr '\\0' x; echo e >&2; exit 3";
+      const r = await collect(json.proc.start(shell(script), { timeoutMs: STEP_MS }));
+      const binary = await collect(proc.start(shell(script), { timeoutMs: STEP_MS }));
+      assert.equal(r.stdout.length, 4 + 204_800);
+      assert.deepEqual({ ...r, pid: 0 }, { ...binary, pid: 0 });
+      assert.equal(r.end?.exitCode, 3);
+      const listed = await json.fs.listDir({ path: "/etc", depth: 1 }, { timeoutMs: STEP_MS });
+      assert.ok(listed.entries.some((e) => e.name === "passwd"));
+      assert.equal(await codeOf(json.fs.stat({ path: "/no/such/file" }, { timeoutMs: STEP_MS })), Code.NotFound);
     });
 
     it("reports a SIGKILLed process as killed, not exited", async () => {

@@ -18,6 +18,7 @@ import { EnvdServer } from "./http/server.ts";
 import { createSnapshotPrepareRoute } from "./http/snapshot.ts";
 import type { Logger } from "./logger.ts";
 import { encodeProcessStreamResponse } from "./process/event-encoder.ts";
+import { encodeProcessStreamResponseJson } from "./process/event-json-encoder.ts";
 import { createPipeStarter } from "./process/pipe-starter.ts";
 import type { ProcessLimits } from "./process/process-handle.ts";
 import { createProcessManager, type ProcessManager } from "./process/process-manager.ts";
@@ -92,6 +93,7 @@ export function createEnvd(config: EnvdConfig, log: Logger, options: EnvdOptions
       impl: processService,
       push: createProcessStreams(processes),
       encoders: { start: encodeProcessStreamResponse, connect: encodeProcessStreamResponse },
+      jsonEncoders: { start: encodeProcessStreamResponseJson, connect: encodeProcessStreamResponseJson },
       decoders: { start: decodeStartRequest },
     }),
     leanServerStreamHandler({ service: filesystemPb.Filesystem, impl: filesystemService }),

@@ -285,6 +285,24 @@ describe("lean Connect server streams", () => {
     assert.match((await rawStream(urls.leanH1, bodies[0] ?? "")).body, /"pid":3/);
   });
 
+  it("writes JSON answers with the method's own JSON encoder when it has one, and binary ones without it", async () => {
+    const lean = leanServerStreamHandler({
+      service: envdProcess.Process,
+      impl: impl as never,
+      jsonEncoders: { start: (() => Buffer.from('{"event":{"start":{"pid":99}}}')) as never },
+    });
+    const server = http.createServer((req, res) => {
+      if (!lean(req, res)) res.writeHead(500).end();
+    });
+    const url = await listen(server);
+    try {
+      assert.deepEqual((await outcome(client(url, { h1: true, json: true }), "count", ["2"])).pids, [99, 99]);
+      assert.deepEqual((await outcome(client(url, { h1: true }), "count", ["2"])).pids, [1, 2]);
+    } finally {
+      server.close();
+    }
+  });
+
   it("aborts the method when the caller gives up and at the caller's deadline", async () => {
     seen.aborted.length = 0;
     const controller = new AbortController();

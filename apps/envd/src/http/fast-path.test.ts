@@ -126,7 +126,7 @@ describe("envd's HTTP/1.1 fast path", () => {
     const ended = await runToEnd(binary.start({ process: { cmd: "/bin/sh", args: ["-c", "echo hi"] } }));
     assert.equal(ended.stdout, "hi\n");
     await binary.list({});
-    // JSON calls (connect-es's default format) stay on it too.
+    // JSON calls (the default of Connect's web clients) stay on it too.
     const json = envd.processClient("1.1", { "X-Access-Token": "tok" }, "json");
     await json.list({});
     const jsonEnded = await runToEnd(json.start({ process: { cmd: "/bin/sh", args: ["-c", "echo json"] } }));
