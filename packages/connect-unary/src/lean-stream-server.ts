@@ -12,7 +12,7 @@ import type { DescMethodServerStreaming, DescService } from "@bufbuild/protobuf"
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { endStreamFlag, endStreamToJson, parseTimeout } from "@connectrpc/connect/protocol-connect";
-import { type Codec, jsonCodec } from "./json-codec.ts";
+import { binaryCodec, type Codec, jsonCodec } from "./codec.ts";
 import type { PushStreamCall, PushStreamMethod } from "./push-stream.ts";
 import {
   isGone,
@@ -92,7 +92,7 @@ export function leanServerStreamHandler<S extends DescService>(o: LeanStreamHand
       method,
       fn: fn.bind(o.impl) as StreamFn,
       push,
-      proto: { contentType: CONTENT_TYPE_STREAM_PROTO, encode, decode },
+      proto: binaryCodec(CONTENT_TYPE_STREAM_PROTO, decode, encode),
       json: {
         ...json,
         // Methods yield init shapes; protobuf-es's JSON writer wants the message.
@@ -132,13 +132,7 @@ function requestMessage(decode: Decode, body: Buffer): unknown {
   if (body.length !== 5 + length) {
     throw new ConnectError("protocol error: expected exactly one request message", Code.InvalidArgument);
   }
-  try {
-    return decode(body.subarray(5));
-  } catch (err) {
-    // The JSON codec's own error is connect-es's; the binary decoders throw plain errors.
-    if (err instanceof ConnectError) throw err;
-    throw new ConnectError(`cannot decode the request: ${String(err)}`, Code.InvalidArgument);
-  }
+  return decode(body.subarray(5));
 }
 
 /** The end of a stream that ended without error or trailers (`{}`), the usual one. */

@@ -27,7 +27,7 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout } from "@connectrpc/connect/protocol-connect";
-import { type Codec, jsonCodec } from "./json-codec.ts";
+import { binaryCodec, type Codec, jsonCodec } from "./codec.ts";
 import {
   CONTENT_TYPE_JSON,
   CONTENT_TYPE_PROTO,
@@ -82,15 +82,14 @@ export function leanUnaryHandler<S extends DescService>(o: LeanUnaryHandlerOptio
       } as UnaryResponse;
     };
     for (const interceptor of [...(o.interceptors ?? [])].reverse()) call = interceptor(call as never) as UnaryFn;
-    const proto: Codec = {
-      contentType: CONTENT_TYPE_PROTO,
-      decode: (bytes) => fromBinary(method.input, bytes),
-      encode: (message) => toBinary(method.output, message as never),
-    };
     calls.set(methodPath(method), {
       method,
       call,
-      proto,
+      proto: binaryCodec(
+        CONTENT_TYPE_PROTO,
+        (bytes) => fromBinary(method.input, bytes),
+        (message) => toBinary(method.output, message as never),
+      ),
       json: jsonCodec(method.input, method.output, CONTENT_TYPE_JSON),
     });
   }
@@ -171,12 +170,7 @@ function serve(
     try {
       message = codec.decode(body);
     } catch (err) {
-      // The JSON codec's own error is connect-es's; protobuf-es's binary reader throws plain errors.
-      refuse(
-        err instanceof ConnectError
-          ? err
-          : new ConnectError(`cannot decode the request: ${String(err)}`, Code.InvalidArgument),
-      );
+      refuse(toConnectError(err));
       return;
     }
     const lean: LeanRequest = {
@@ -212,7 +206,7 @@ function serve(
   }, refuse);
 }
 
-/** Writes the answer: the message as protobuf, or the error as Connect's JSON under its HTTP status. */
+/** Writes the answer: the message in the call's format, or the error as Connect's JSON under its HTTP status. */
 function answer(
   res: Response,
   codec: Codec,

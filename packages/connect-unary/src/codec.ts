@@ -11,6 +11,28 @@ export interface Codec {
   encode(message: unknown): Uint8Array;
 }
 
+/**
+ * Binary protobuf through `decode` and `encode` (protobuf-es's, or a method's hand-written ones). A body `decode`
+ * refuses is InvalidArgument, "cannot decode the request: …".
+ */
+export function binaryCodec(
+  contentType: string,
+  decode: (bytes: Uint8Array) => unknown,
+  encode: (message: unknown) => Uint8Array,
+): Codec {
+  return {
+    contentType,
+    encode,
+    decode(bytes) {
+      try {
+        return decode(bytes);
+      } catch (err) {
+        throw new ConnectError(`cannot decode the request: ${String(err)}`, Code.InvalidArgument);
+      }
+    },
+  };
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
