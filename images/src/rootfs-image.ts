@@ -88,7 +88,8 @@ export async function ensureImage(
       await mkdir(layout.imageDir(name), { recursive: true });
       // Each build gets its own file (rootfs-<hash>.ext4) and rootfs.ext4 becomes a link to it. qcow2
       // overlays of warm templates and paused capsules name their backing file by its real path, so a
-      // rebuild never changes the bytes under them; old versions stay until nothing refers to them (build-images.ts prunes them).
+      // rebuild never changes the bytes under them; old versions stay until nothing refers to them (build-images.ts
+      // prunes them).
       const versioned = join(layout.imageDir(name), `rootfs-${hash.slice(0, 16)}.ext4`);
       await rename(img, versioned);
       const link = join(dir, "rootfs.ext4.link");

@@ -75,7 +75,7 @@ describe("envd inside a capsule VM", { skip, timeout: 900_000 }, () => {
   let token: string;
   let vcpus: number;
 
-  /** Connect clients on the capsule's envd port (HTTP/1.1 unless asked: one connection per call; binary unless asked). */
+  /** Connect clients on the capsule's envd port: HTTP/1.1 (one connection per call) and binary, unless asked. */
   const clients = (headers: Record<string, string>, httpVersion: "1.1" | "2" = "1.1", json = false) => {
     const transport = createConnectTransport({
       baseUrl,

@@ -1,8 +1,9 @@
 /**
  * Hand-written Connect JSON of `StartResponse` / `ConnectResponse`, the answers of every streamed command to a JSON
  * client (the default of Connect's web clients): exactly what protobuf-es's `toJsonString` writes
- * (event-json-encoder.test.ts compares them). Why: protobuf-es base64-encodes bytes in JavaScript, ~0.9 ms per 64 KiB output chunk on a host
- * (3.2 ms without JIT) against ~0.08 ms for Buffer's native base64, which held a JSON client's stdout near 73 MiB/s.
+ * (event-json-encoder.test.ts compares them). Why: protobuf-es base64-encodes bytes in JavaScript, ~0.9 ms per
+ * 64 KiB output chunk on a host (3.2 ms without JIT) against ~0.08 ms for Buffer's native base64, which held a JSON
+ * client's stdout near 73 MiB/s.
  *
  * JSON form (proto3 JSON mapping, lowerCamelCase names, fields in declaration order): zero scalars are left out; a
  * set oneof member and a set optional are always written; bytes are standard base64 with padding.
@@ -43,7 +44,9 @@ function eventJson(event: Event | undefined): Record<string, unknown> {
   }
 }
 
-/** `toJsonString(StartResponseSchema, create(StartResponseSchema, message))` as UTF-8, also right for ConnectResponse. */
+/**
+ * `toJsonString(StartResponseSchema, create(StartResponseSchema, message))` as UTF-8; also right for ConnectResponse.
+ */
 export function encodeProcessStreamResponseJson(message: { event?: ProcessEventInit }): Uint8Array {
   if (message.event === undefined) return Buffer.from("{}");
   return Buffer.from(JSON.stringify({ event: eventJson(message.event.event) }));
